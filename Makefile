@@ -1,0 +1,66 @@
+# db2ops.docker — the two commands a user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(CURDIR)/$(VENV)/bin/python
+BIN         := $(CURDIR)/$(VENV)/bin
+COLL_ROOT   := $(CURDIR)/.collections
+COLL_LINK   := $(COLL_ROOT)/ansible_collections/db2ops/docker
+SANITY_ROOT := $(CURDIR)/.sanity/ansible_collections/db2ops/docker
+PYTEST_ARGS ?=
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup system venv collection dockerd images demo test unit integration sanity lint clean
+
+help:
+	@echo "make demo   - set everything up and run the demo fleet upgrade"
+	@echo "make test   - set everything up and run unit, integration, sanity and lint"
+
+setup: system venv collection dockerd images
+
+system:
+	@scripts/setup-system.sh
+
+$(VENV)/.installed: requirements.txt tests/requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+	@touch $@
+
+venv: system $(VENV)/.installed
+
+# The collection is used in place: a link in a local collections path points at this checkout.
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn ../../.. $(COLL_LINK)
+
+dockerd: system
+	@scripts/ensure-dockerd.sh
+
+images: dockerd
+	@tests/images/build.sh
+
+demo: setup
+	@$(BIN)/ansible-playbook -i inventory/demo playbooks/demo.yml
+
+unit: venv collection
+	@$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	@$(BIN)/pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
+
+# ansible-test needs a tree under ansible_collections/<ns>/<name>: copy the files git knows.
+sanity: venv
+	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_ROOT)
+	@cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+lint: venv collection
+	@$(BIN)/ansible-lint --offline --profile production
+
+test: setup unit integration sanity lint
+
+clean:
+	@rm -rf .sanity .collections $(VENV) .pytest_cache
