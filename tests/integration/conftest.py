@@ -1,0 +1,122 @@
+"""Shared fixtures for the integration tests: a real Docker daemon, the stand-in images, and
+containers/storage that are always cleaned up.
+
+Every test that starts something registers it here, so nothing leaks between runs.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO / "tests" / "images" / "build.sh"
+STANDIN_REPO = "db2ops/db2-standin"
+STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0")
+OPENLDAP_IMAGE = "db2ops/openldap:test"
+
+# Simulated Db2 setup time inside the stand-in (real images take ~90 s).
+FAST_SETUP_ENV = {"STANDIN_SETUP_SECONDS": "1"}
+BASE_DB2_ENV = {"LICENSE": "accept", "DB2INSTANCE": "db2inst1", "DB2INST1_PASSWORD": "Passw0rd-1"}
+
+
+def _build_images(target: str) -> None:
+    """Run the image build once per machine at a time (pytest-xdist workers share a lock)."""
+    lock_path = Path(tempfile.gettempdir()) / "db2ops-build-images.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([str(BUILD_SCRIPT), target], check=True)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = docker.from_env(timeout=120)
+    try:
+        client.ping()
+    except Exception as exc:  # pragma: no cover - environment problem, not a test failure
+        pytest.fail(f"no Docker daemon answers ({exc}); run `make dockerd` first")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def standin_images(docker_client):
+    _build_images("standin")
+    return {level: f"{STANDIN_REPO}:{level}" for level in STANDIN_LEVELS} | {
+        "failsetup": f"{STANDIN_REPO}:11.1.4.4-failsetup",
+        "neverready": f"{STANDIN_REPO}:11.1.4.4-neverready",
+    }
+
+
+@pytest.fixture(scope="session")
+def openldap_image(docker_client):
+    _build_images("openldap")
+    return OPENLDAP_IMAGE
+
+
+@pytest.fixture
+def unique_name():
+    """A short unique prefix for containers, networks and files of one test."""
+    return "db2ops-t-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def storage(tmp_path_factory):
+    """A fresh host directory to bind-mount as /database; removed afterwards."""
+    path = tmp_path_factory.mktemp("db2fs")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def containers(docker_client):
+    """Track containers by id and remove them (forcefully) at teardown."""
+    created: list[str] = []
+
+    class Tracker:
+        def run(self, image, name, **kwargs):
+            kwargs.setdefault("detach", True)
+            container = docker_client.containers.run(image, name=name, **kwargs)
+            created.append(container.id)
+            return container
+
+        def track(self, container_id):
+            created.append(container_id)
+
+    yield Tracker()
+    for cid in reversed(created):
+        try:
+            docker_client.containers.get(cid).remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def wait_for_log(container, needle: str, timeout: float = 60.0) -> str:
+    """Poll the container log until `needle` appears; return the log. Fails on exit or timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = container.logs().decode("utf-8", "replace")
+        if needle in logs:
+            return logs
+        container.reload()
+        if container.status in ("exited", "dead"):
+            raise AssertionError(f"container exited before {needle!r}:\n{logs}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {needle!r}:\n{logs}")
+        time.sleep(0.2)
+
+
+def run_db2(container, command: str, user: str = "db2inst1"):
+    """Run a shell command as the instance owner with db2profile sourced; return (rc, output)."""
+    script = f'. "$HOME/sqllib/db2profile" && {command}'
+    result = container.exec_run(["su", "-", user, "-c", script], demux=False)
+    return result.exit_code, result.output.decode("utf-8", "replace")
