@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What makes a container a Db2 container, its facts in one exec, and readiness.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
+    Db2Clp,
+    active_databases,
+    parse_database_blocks,
+    parse_db2level,
+    parse_messages,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DockerOperationError,
+    env_dict,
+    mask_env,
+    started_at_epoch,
+    wait_for_log,
+)
+
+# IBM's images (ibmcom/db2, icr.io/db2_community/db2, store/ibmcorp/db2_developer_c) start
+# /var/db2_setup/lib/setup_db2_instance.sh and keep the instance under $STORAGE_DIR.
+DB2_SETUP_DIR = "/var/db2_setup/"
+DEFAULT_INSTANCE = "db2inst1"
+DEFAULT_STORAGE_DIR = "/database"
+SETUP_COMPLETED = r"\(\*\) Setup has completed\."
+
+_SECTION = "@@DB2OPS-FACTS"
+FACTS_SCRIPT = "; ".join(
+    'echo "%s %s"; %s 2>&1; echo "%s rc=$?"' % (_SECTION, name, command, _SECTION)
+    for name, command in (
+        ("db2level", "db2level"),
+        ("active", "db2 list active databases"),
+        ("directory", "db2 list db directory"),
+    )
+) + "; db2 terminate >/dev/null 2>&1; true"
+
+
+class NotDb2Container(DockerOperationError):
+    pass
+
+
+def container_name(inspect):
+    return (inspect.get("Name") or "").lstrip("/")
+
+
+def is_db2_container(inspect):
+    """True for containers of IBM's Db2 images (and images built FROM them)."""
+    config = inspect.get("Config") or {}
+    command = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+    if any(str(part).startswith(DB2_SETUP_DIR) for part in command):
+        return True
+    env = env_dict(config.get("Env"))
+    return "DB2INSTANCE" in env and "LICENSE" in env
+
+
+def require_db2_container(inspect):
+    if not is_db2_container(inspect):
+        config = inspect.get("Config") or {}
+        raise NotDb2Container(
+            "container %s (image %s) is not a Db2 container: its entrypoint is not under %s and it has "
+            "no DB2INSTANCE/LICENSE environment" % (container_name(inspect), config.get("Image"), DB2_SETUP_DIR))
+
+
+def instance_owner(inspect):
+    return env_dict((inspect.get("Config") or {}).get("Env")).get("DB2INSTANCE") or DEFAULT_INSTANCE
+
+
+def storage_dir(inspect):
+    return env_dict((inspect.get("Config") or {}).get("Env")).get("STORAGE_DIR") or DEFAULT_STORAGE_DIR
+
+
+def storage_mount(inspect):
+    """The mount behind /database (or $STORAGE_DIR): type, source, destination, rw; or None."""
+    target = storage_dir(inspect)
+    for mount in inspect.get("Mounts") or []:
+        if mount.get("Destination") == target:
+            return dict(type=mount.get("Type"), source=mount.get("Source"), name=mount.get("Name"),
+                        destination=target, rw=mount.get("RW", True))
+    return None
+
+
+def published_ports(inspect):
+    """Published ports as a list of {container_port, protocol, host_ip, host_port}."""
+    ports = ((inspect.get("NetworkSettings") or {}).get("Ports")) or {}
+    if not ports:  # a stopped container keeps its wish list in HostConfig only
+        ports = ((inspect.get("HostConfig") or {}).get("PortBindings")) or {}
+    result = []
+    for key in sorted(ports):
+        number, _sep, protocol = key.partition("/")
+        for binding in ports[key] or []:
+            result.append(dict(container_port=int(number), protocol=protocol or "tcp",
+                               host_ip=binding.get("HostIp") or "", host_port=binding.get("HostPort") or ""))
+    return result
+
+
+def container_summary(inspect):
+    """Docker-side facts of one Db2 container; secrets in env masked."""
+    config = inspect.get("Config") or {}
+    state = inspect.get("State") or {}
+    return dict(
+        name=container_name(inspect),
+        id=inspect.get("Id"),
+        image=config.get("Image"),
+        image_id=inspect.get("Image"),
+        state=state.get("Status"),
+        running=bool(state.get("Running")),
+        started_at=state.get("StartedAt"),
+        hostname=config.get("Hostname"),
+        instance=instance_owner(inspect),
+        storage=storage_mount(inspect),
+        env=mask_env(config.get("Env")),
+        ports=published_ports(inspect),
+        labels=config.get("Labels") or {},
+        networks=sorted(((inspect.get("NetworkSettings") or {}).get("Networks") or {}).keys()),
+    )
+
+
+def split_sections(text):
+    sections = {}
+    name = None
+    for line in text.splitlines():
+        if line.startswith(_SECTION + " "):
+            token = line[len(_SECTION) + 1:]
+            if token.startswith("rc="):
+                sections[name]["rc"] = int(token[3:] or 0)
+                name = None
+            else:
+                name = token
+                sections[name] = dict(output=[], rc=None)
+            continue
+        if name:
+            sections[name]["output"].append(line)
+    return dict((key, dict(output="\n".join(v["output"]), rc=v["rc"])) for key, v in sections.items())
+
+
+def db2_facts(api, inspect, timeout=120):
+    """Db2-side facts from one exec: db2level, instance state, active and cataloged databases."""
+    clp = Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=timeout)
+    result = clp.shell(FACTS_SCRIPT)
+    if result.rc != 0 and "unable to find user" in (result.stdout + result.stderr):
+        raise NotDb2Container("container %s has no instance owner %s yet (setup not run?)"
+                              % (container_name(inspect), clp.instance))
+    sections = split_sections(result.stdout)
+    level = parse_db2level(sections.get("db2level", {}).get("output", ""))
+    if level is None:
+        raise NotDb2Container("container %s did not answer db2level as Db2 does: %s"
+                              % (container_name(inspect), (result.stdout + result.stderr).strip()[:300]))
+    active_output = sections.get("active", {}).get("output", "")
+    codes = [m.code for m in parse_messages(active_output)]
+    directory = parse_database_blocks(sections.get("directory", {}).get("output", ""), key="Database alias")
+    return dict(
+        db2level=level,
+        instance_started="SQL1032N" not in codes,
+        active_databases=active_databases(active_output),
+        databases=sorted(set(e.get("Database name", e.get("Database alias")) for e in directory
+                             if e.get("Database name") or e.get("Database alias"))),
+    )
+
+
+def probe_ready(clp, databases):
+    """True when the instance answers and every database serves `SELECT 1`."""
+    check = clp.shell("db2gcf -s >/dev/null 2>&1 || exit 3; db2 list active databases >/dev/null 2>&1; "
+                      "rc=$?; db2 terminate >/dev/null 2>&1; [ $rc -le 2 ]")
+    if check.rc != 0:
+        return False
+    if not databases:
+        return True
+    statements = []
+    for name in databases:
+        statements += ["CONNECT TO %s" % name, "SELECT 1 FROM SYSIBM.SYSDUMMY1", "CONNECT RESET"]
+    try:
+        clp.run_script(statements)
+    except Exception:
+        return False
+    return True
+
+
+def wait_until_ready(api, container_id, timeout=600, databases=None, poll=1.0):
+    """Wait for `(*) Setup has completed.` since this start, then for a CLP probe to succeed.
+
+    One timeout covers both. databases=None probes every cataloged database.
+    Raises ContainerExited / DockerOperationError with the container's last log lines.
+    """
+    deadline = time.monotonic() + timeout
+    inspect = api.inspect_container(container_id)
+    wait_for_log(api, container_id, SETUP_COMPLETED, since=started_at_epoch(inspect), timeout=timeout)
+    clp = Db2Clp(api, container_id, instance_owner(inspect), timeout=max(10, timeout))
+    if databases is None:
+        databases = db2_facts(api, inspect)["databases"]
+    while True:
+        if probe_ready(clp, databases):
+            return
+        state = api.inspect_container(container_id)["State"]
+        if not state.get("Running"):
+            raise DockerOperationError("container %s stopped (exit code %s) while waiting for Db2 to answer"
+                                       % (container_name(inspect), state.get("ExitCode")))
+        if time.monotonic() > deadline:
+            raise DockerOperationError("Db2 in container %s logged 'Setup has completed.' but did not answer "
+                                       "a CLP probe within %ss" % (container_name(inspect), timeout))
+        time.sleep(poll)
+
+
+def _has_glob(pattern):
+    return any(char in pattern for char in "*?[")
+
+
+def _label_matches(labels, selector):
+    key, sep, value = selector.partition("=")
+    return key in labels and (not sep or labels[key] == value)
+
+
+def find_db2_containers(api, names=None, labels=None, images=None, include_stopped=False):
+    """inspect data of the Db2 containers that match every given filter.
+
+    A name without glob characters must exist, be a Db2 container and (unless include_stopped)
+    be running: anything else is an error naming the cause. Patterns and labels just filter.
+    """
+    from fnmatch import fnmatchcase
+
+    names, labels, images = names or [], labels or [], images or []
+    found = []
+    for exact in (n for n in names if not _has_glob(n)):
+        try:
+            inspect = api.inspect_container(exact)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 404 or "No such container" in str(exc):
+                raise DockerOperationError("container %s does not exist" % exact)
+            raise
+        require_db2_container(inspect)
+        if not include_stopped and not (inspect.get("State") or {}).get("Running"):
+            raise DockerOperationError(
+                "container %s is not running (state: %s): start it, or set all=true to list it without "
+                "Db2 facts" % (exact, inspect["State"].get("Status")))
+        found.append(inspect)
+    patterns = [n for n in names if _has_glob(n)]
+    if patterns or not names:
+        for entry in api.containers(all=include_stopped):
+            entry_names = [n.lstrip("/") for n in entry.get("Names") or []]
+            if patterns and not any(fnmatchcase(n, p) for n in entry_names for p in patterns):
+                continue
+            inspect = api.inspect_container(entry["Id"])
+            if inspect["Id"] not in [f["Id"] for f in found] and is_db2_container(inspect):
+                found.append(inspect)
+    result = []
+    for inspect in found:
+        config = inspect.get("Config") or {}
+        if labels and not all(_label_matches(config.get("Labels") or {}, s) for s in labels):
+            continue
+        if images and not any(fnmatchcase(config.get("Image") or "", p) for p in images):
+            continue
+        result.append(inspect)
+    return sorted(result, key=container_name)
+
+
+def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120):
+    """container_summary() of each, plus db2_facts() for the running ones, all in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def describe(inspect):
+        summary = container_summary(inspect)
+        summary.update(db2level=None, instance_started=None, active_databases=[], databases=[], error=None)
+        if gather_db2 and summary["running"]:
+            try:
+                summary.update(db2_facts(api, inspect, timeout=timeout))
+            except DockerOperationError as exc:
+                summary["error"] = str(exc)
+        return summary
+
+    if not inspects:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(inspects)))) as pool:
+        return list(pool.map(describe, inspects))

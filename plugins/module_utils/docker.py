@@ -1,0 +1,364 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docker access for db2ops.docker: one client from the shared connection options, exec with
+stdin and exit code, and waiting for a container log line.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import socket
+import struct
+import time
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+try:
+    import docker
+    from docker.errors import APIError, DockerException, NotFound
+    from docker.tls import TLSConfig
+
+    HAS_DOCKER = True
+    DOCKER_IMPORT_ERROR = None
+except ImportError:  # reported through missing_required_lib() when a module starts
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+    class DockerException(Exception):  # so `except DockerException` still parses
+        pass
+
+    class APIError(DockerException):
+        pass
+
+    class NotFound(APIError):
+        pass
+
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+# The connection contract shared by every module; documented in doc_fragments/docker.py.
+DOCKER_COMMON_ARGS = dict(
+    docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
+                     fallback=(env_fallback, ["DOCKER_HOST"])),
+    tls=dict(type="bool", fallback=(env_fallback, ["DOCKER_TLS"])),
+    validate_certs=dict(type="bool", default=True, aliases=["tls_verify"]),
+    ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert"]),
+    client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"]),
+    client_key=dict(type="path", aliases=["tls_client_key", "key_path"]),
+    timeout=dict(type="int", default=60, fallback=(env_fallback, ["DOCKER_TIMEOUT"])),
+)
+DOCKER_REQUIRED_TOGETHER = [["client_cert", "client_key"]]
+
+_SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|_PW$|^PW$|SECRET|TOKEN|CREDENTIAL|_KEY$|APIKEY)", re.I)
+MASK = "********"
+
+
+class DockerOperationError(Exception):
+    """A Docker problem explained in one line for the user (no traceback needed)."""
+
+
+class ExecTimeout(DockerOperationError):
+    pass
+
+
+class ContainerExited(DockerOperationError):
+    pass
+
+
+class ExecResult:
+    __slots__ = ("rc", "stdout", "stderr")
+
+    def __init__(self, rc, stdout, stderr):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def __repr__(self):
+        return "ExecResult(rc=%r, stdout=%r, stderr=%r)" % (self.rc, self.stdout[-200:], self.stderr[-200:])
+
+
+def is_secret_env_name(name):
+    return bool(_SECRET_ENV_NAME.search(name))
+
+
+def mask_env(env_list):
+    """Container env (list of KEY=VALUE) as a dict with secret-looking values masked."""
+    result = {}
+    for item in env_list or []:
+        key, sep, value = item.partition("=")
+        result[key] = MASK if sep and is_secret_env_name(key) else value
+    return result
+
+
+def env_dict(env_list):
+    """Container env (list of KEY=VALUE) as a dict, values untouched (never return this raw)."""
+    return dict(item.partition("=")[::2] for item in env_list or [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Connection
+
+def resolve_connection(params, environ=None):
+    """Turn the module's connection options (plus DOCKER_* env) into client settings.
+
+    TLS is on with verification for every tcp:// host unless the user opts out with tls=false;
+    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH behave as for the docker CLI.
+    """
+    environ = os.environ if environ is None else environ
+    host = params.get("docker_host") or DEFAULT_DOCKER_HOST
+    if re.match(r"^[\w.-]+(:\d+)?$", host):  # the cookbook's `DOCKER_HOST=192.168.174.12`
+        host = "tcp://" + host
+    is_tcp = host.startswith(("tcp://", "https://"))
+    cert_dir = environ.get("DOCKER_CERT_PATH")
+    verify = params.get("validate_certs", True)
+    if environ.get("DOCKER_TLS_VERIFY") not in (None, ""):
+        verify = environ.get("DOCKER_TLS_VERIFY") not in ("0", "false", "False", "no")
+    tls = params.get("tls")
+    if tls is None:
+        tls = is_tcp
+    ca_path = params.get("ca_path") or (cert_dir and os.path.join(cert_dir, "ca.pem")) or None
+    client_cert = params.get("client_cert") or (cert_dir and os.path.join(cert_dir, "cert.pem")) or None
+    client_key = params.get("client_key") or (cert_dir and os.path.join(cert_dir, "key.pem")) or None
+    if tls and is_tcp and not port_in(host):
+        host += ":2376"
+    return dict(host=host, tls=bool(tls and is_tcp), verify=bool(verify), ca_path=ca_path,
+                client_cert=client_cert, client_key=client_key, timeout=params.get("timeout") or 60)
+
+
+def port_in(host):
+    return re.search(r":\d+/?$", host) is not None
+
+
+def _check_tls_files(conn):
+    for label in ("ca_path", "client_cert", "client_key"):
+        path = conn[label]
+        if path and not os.path.isfile(path):
+            raise DockerOperationError("%s %s does not exist or is not a file" % (label, path))
+    if conn["verify"] and not conn["ca_path"]:
+        raise DockerOperationError(
+            "TLS verification of %s needs ca_path (or DOCKER_CERT_PATH with ca.pem); "
+            "set validate_certs=false only for a daemon you trust otherwise" % conn["host"])
+
+
+def connect(conn):
+    """Create a docker.DockerClient and prove the daemon answers. Raises DockerOperationError."""
+    tls_config = False
+    if conn["tls"]:
+        _check_tls_files(conn)
+        cert = (conn["client_cert"], conn["client_key"]) if conn["client_cert"] else None
+        tls_config = TLSConfig(client_cert=cert, ca_cert=conn["ca_path"] if conn["verify"] else None,
+                               verify=conn["ca_path"] if conn["verify"] else False)
+    base_url = conn["host"].replace("https://", "tcp://")
+    try:
+        client = docker.DockerClient(base_url=base_url, tls=tls_config, timeout=conn["timeout"], version="auto")
+    except DockerException as exc:
+        raise DockerOperationError(describe_connection_error(conn, exc))
+    try:
+        client.ping()
+    except Exception as exc:
+        client.close()
+        raise DockerOperationError(describe_connection_error(conn, exc))
+    return client
+
+
+def describe_connection_error(conn, exc):
+    text = str(exc)
+    host = conn["host"]
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return "TLS verification of the Docker daemon at %s failed: %s" % (host, _short(text))
+    if "SSL" in text or "TLS" in text or "tls" in text:
+        return "TLS handshake with the Docker daemon at %s failed: %s" % (host, _short(text))
+    if "No such file or directory" in text or "Connection refused" in text or "ConnectionRefused" in text:
+        return "Cannot reach the Docker daemon at %s (connection refused or no socket): is dockerd running?" % host
+    if "Permission denied" in text:
+        return "Permission denied on the Docker socket %s: run as root or a member of the docker group" % host
+    if "timed out" in text or "Timeout" in text:
+        return "The Docker daemon at %s did not answer within %ss" % (host, conn["timeout"])
+    if "Client sent an HTTP request to an HTTPS server" in text:
+        return "The Docker daemon at %s speaks TLS: set tls=true with ca_path/client_cert/client_key" % host
+    return "Cannot use the Docker daemon at %s: %s" % (host, _short(text))
+
+
+def _short(text, limit=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class DockerModuleClient:
+    """What a module holds: the AnsibleModule, a connected client, and one-line failures."""
+
+    def __init__(self, module):
+        self.module = module
+        if not HAS_DOCKER:
+            module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+        self.conn = resolve_connection(module.params)
+        if self.conn["host"].startswith("tcp://") and not self.conn["tls"]:
+            module.warn("Talking to %s over plain TCP (tls=false): anyone on the network can control "
+                        "this Docker daemon. Prefer --tlsverify on port 2376." % self.conn["host"])
+        try:
+            self.client = connect(self.conn)
+        except DockerOperationError as exc:
+            self.fail("%s. Nothing was changed." % exc)
+
+    @property
+    def api(self):
+        return self.client.api
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def close(self):
+        self.client.close()
+
+
+def docker_argument_spec(extra=None):
+    spec = dict(DOCKER_COMMON_ARGS)
+    spec.update(extra or {})
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# Exec
+
+_STREAM_STDOUT, _STREAM_STDERR = 1, 2
+
+
+def _stream_endpoints(sock):
+    """(reader, raw socket) for what docker-py's exec_start(socket=True) returns.
+
+    Read through the HTTP response's buffered reader when there is one: it may already hold the
+    first bytes of the stream, read together with the 101 Upgrade headers.
+    """
+    raw = getattr(sock, "_sock", sock)
+    response = getattr(sock, "_response", None)
+    reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    if reader is None or not hasattr(reader, "read1"):
+        return raw.recv, raw
+    return reader.read1, raw
+
+
+def _read_frames(read, raw, deadline):
+    """Read docker's multiplexed exec stream (8-byte header + payload) until EOF."""
+    out, err = [], []
+    buf = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout()
+        raw.settimeout(remaining)
+        chunk = read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            stream, size = struct.unpack(">BxxxL", buf[:8])
+            if len(buf) < 8 + size:
+                break
+            payload, buf = buf[8:8 + size], buf[8 + size:]
+            (err if stream == _STREAM_STDERR else out).append(payload)
+    return b"".join(out), b"".join(err)
+
+
+def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=None, workdir=None, timeout=300):
+    """Run cmd in a running container; return ExecResult(rc, stdout, stderr) as text.
+
+    stdin is fed without relying on half-closing the socket (which TLS connections cannot do):
+    the command reads exactly len(stdin) bytes through `head -c`, then sees end of file.
+    Secrets belong in stdin, never in cmd or environment (both are visible to `docker inspect`).
+    """
+    if stdin is not None:
+        data = stdin.encode("utf-8") if not isinstance(stdin, bytes) else stdin
+        cmd = ["/bin/sh", "-c", 'head -c %d | "$@"' % len(data), "sh"] + list(cmd)
+    else:
+        data = None
+    try:
+        exec_id = api.exec_create(container_id, cmd, stdin=data is not None, stdout=True, stderr=True,
+                                  tty=False, user=user or "", environment=environment, workdir=workdir)["Id"]
+        sock = api.exec_start(exec_id, socket=True)
+    except NotFound:
+        raise DockerOperationError("container %s does not exist" % container_id)
+    except APIError as exc:
+        raise DockerOperationError("cannot exec in container %s: %s" % (container_id, _api_message(exc)))
+    read, raw = _stream_endpoints(sock)
+    deadline = time.monotonic() + timeout
+    try:
+        if data:
+            raw.sendall(data)
+        out, err = _read_frames(read, raw, deadline)
+    except socket.timeout:
+        raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+    finally:
+        try:
+            sock.close()
+        except Exception:
+            pass
+    # The stream can end a moment before the daemon records the exit code.
+    while True:
+        info = api.exec_inspect(exec_id)
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            break
+        if time.monotonic() > deadline:
+            raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+        time.sleep(0.02)
+    return ExecResult(info["ExitCode"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def _api_message(exc):
+    explanation = getattr(exc, "explanation", None)
+    return _short(explanation or str(exc))
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers and logs
+
+def get_container(api, name_or_id):
+    """docker inspect data of a container, or None when it does not exist."""
+    try:
+        return api.inspect_container(name_or_id)
+    except NotFound:
+        return None
+
+
+def started_at_epoch(inspect):
+    """Container State.StartedAt as a Unix time (float); 0 when never started."""
+    value = (inspect.get("State") or {}).get("StartedAt") or ""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", value)
+    if not match or value.startswith("0001-"):
+        return 0.0
+    seconds = time.mktime(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    return seconds + float(match.group(2) or 0)
+
+
+def wait_for_log(api, container_id, pattern, since=None, timeout=600, poll=0.25):
+    """Wait until a log line matching pattern (regex) appears since `since` (Unix time).
+
+    Returns the matching line. Raises ContainerExited when the container stops first and
+    DockerOperationError on timeout; both carry the last log lines for the user.
+    """
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    since_arg = int(since) if since else None
+    while True:
+        logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
+        for line in logs.splitlines():
+            if regex.search(line):
+                return line
+        state = api.inspect_container(container_id)["State"]
+        if not state.get("Running"):
+            raise ContainerExited("container %s stopped (exit code %s) before logging %r; last lines: %s"
+                                  % (container_id[:12], state.get("ExitCode"), pattern, tail(logs)))
+        if time.monotonic() > deadline:
+            raise DockerOperationError("container %s did not log %r within %ss; last lines: %s"
+                                       % (container_id[:12], pattern, timeout, tail(logs)))
+        time.sleep(poll)
+
+
+def tail(text, lines=5):
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())

@@ -1,0 +1,271 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: db2_container_info
+short_description: Find Db2 containers on a Docker host and report their Db2 level, storage and databases
+version_added: 0.1.0
+description:
+  - Lists the containers of IBM Db2 images (C(ibmcom/db2), C(icr.io/db2_community/db2),
+    C(store/ibmcorp/db2_developer_c) and images built from them) on one Docker host.
+  - For each, reports the image and image id, state, host name, published ports, environment with
+    secrets masked, the mount behind C(/database), and, for running containers, the C(db2level)
+    facts (version, fix pack, code release, level identifier, install path) and the active and
+    cataloged databases.
+  - The Db2 facts of a container come from a single C(docker exec) as the instance owner, and all
+    containers are asked in parallel.
+author:
+  - db2ops.docker developers
+extends_documentation_fragment:
+  - db2ops.docker.docker
+  - db2ops.docker.attributes
+  - db2ops.docker.attributes.info_module
+  - db2ops.docker.attributes.actiongroup_db2
+options:
+  name:
+    description:
+      - Container names to report. A name without C(*), C(?) or C([) must exist, be a Db2 container
+        and be running (unless O(all=true)), otherwise the task fails naming the cause.
+      - Names with glob characters only filter, like O(label) and O(image).
+      - When empty, every Db2 container on the host is considered.
+    type: list
+    elements: str
+    default: []
+  label:
+    description:
+      - Only containers carrying all these labels, each C(key) or C(key=value).
+    type: list
+    elements: str
+    default: []
+  image:
+    description:
+      - Only containers whose image name matches one of these glob patterns, for example
+        C(icr.io/db2_community/db2:*).
+    type: list
+    elements: str
+    default: []
+  all:
+    description:
+      - Also list stopped containers (without Db2 facts, which need a running instance).
+    type: bool
+    default: false
+  gather_db2:
+    description:
+      - Ask each running container for its C(db2level) and databases. V(false) reports Docker facts only.
+    type: bool
+    default: true
+  parallel:
+    description:
+      - How many containers are asked at the same time.
+    type: int
+    default: 8
+  exec_timeout:
+    description:
+      - Seconds one container may take to answer.
+    type: int
+    default: 120
+notes:
+  - Values of environment variables whose names look like secrets (C(*PASSWORD*), C(*_PW), C(*SECRET*),
+    C(*TOKEN*), C(*_KEY)) are returned as C(********).
+seealso:
+  - name: Docker Cookbook, recipe 1
+    description: The manual steps this module replaces (C(docker exec ... db2level), C(docker inspect | grep bind)).
+    link: https://www.xtivia.com
+"""
+
+EXAMPLES = r"""
+- name: Every Db2 container on the local Docker host
+  db2ops.docker.db2_container_info:
+  register: db2
+
+- name: Show each container's level
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.db2level.level }} on {{ item.storage.source }}"
+  loop: "{{ db2.containers }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: One container on a remote daemon over TLS; fails if it is missing or stopped
+  db2ops.docker.db2_container_info:
+    docker_host: tcp://db2host1.example.com:2376
+    ca_path: /etc/db2ops/ca.pem
+    client_cert: /etc/db2ops/cert.pem
+    client_key: /etc/db2ops/key.pem
+    name: [db2server]
+
+- name: Containers of 11.1 images, stopped ones included, by label
+  db2ops.docker.db2_container_info:
+    image: ["*db2*:11.1.*"]
+    label: ["env=prod"]
+    all: true
+"""
+
+RETURN = r"""
+containers:
+  description: The matching Db2 containers, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Container name.
+      type: str
+      sample: db2server
+    id:
+      description: Container id.
+      type: str
+    image:
+      description: Image name the container was created from.
+      type: str
+      sample: store/ibmcorp/db2_developer_c:11.1.4.4-x86_64
+    image_id:
+      description: Image id (C(sha256:...)).
+      type: str
+    state:
+      description: Docker state (C(running), C(exited), ...).
+      type: str
+      sample: running
+    running:
+      description: Whether the container runs.
+      type: bool
+    started_at:
+      description: When the container last started (Docker's C(State.StartedAt)).
+      type: str
+    hostname:
+      description: Host name inside the container.
+      type: str
+      sample: db2server
+    instance:
+      description: Db2 instance name and owner (C(DB2INSTANCE)).
+      type: str
+      sample: db2inst1
+    storage:
+      description: The mount behind C(/database) (C($STORAGE_DIR)); null when there is none.
+      type: dict
+      sample: {type: bind, source: /home/idbjorh/db2fs, destination: /database, rw: true, name: null}
+    env:
+      description: Environment, secrets masked.
+      type: dict
+      sample: {LICENSE: accept, DB2INSTANCE: db2inst1, DB2INST1_PASSWORD: "********"}
+    ports:
+      description: Published ports.
+      type: list
+      elements: dict
+      sample: [{container_port: 50000, protocol: tcp, host_ip: 0.0.0.0, host_port: "50000"}]
+    labels:
+      description: Container labels.
+      type: dict
+    networks:
+      description: Names of the networks the container is attached to.
+      type: list
+      elements: str
+    db2level:
+      description: Facts from C(db2level); null for stopped containers or with O(gather_db2=false).
+      type: dict
+      contains:
+        level:
+          description: Version plus fix pack letter, the form of IBM's image tags.
+          type: str
+          sample: 11.1.3.3a
+        version:
+          description: The version token without C(DB2 v).
+          type: str
+          sample: 11.1.3.3
+        fixpack:
+          description: Fix pack.
+          type: str
+          sample: 3a
+        code_release:
+          description: Code release.
+          type: str
+          sample: SQL11013
+        level_identifier:
+          description: Level identifier.
+          type: str
+          sample: 0204010F
+        build:
+          description: Build token.
+          type: str
+          sample: s1804271300
+        build_dyn:
+          description: Second build token.
+          type: str
+          sample: DYN1804271300AMD64
+        install_path:
+          description: Where Db2 is installed in the image.
+          type: str
+          sample: /opt/ibm/db2/V11.1
+        instance:
+          description: Instance name as printed by db2level.
+          type: str
+        bits:
+          description: Word size.
+          type: int
+          sample: 64
+    instance_started:
+      description: Whether the instance is started (C(db2start)); null when not asked.
+      type: bool
+    active_databases:
+      description: Names of the active databases.
+      type: list
+      elements: str
+      sample: [TESTDB]
+    databases:
+      description: Names of the databases in the system database directory.
+      type: list
+      elements: str
+      sample: [TESTDB]
+    error:
+      description: Why the Db2 facts of a running container could not be read; null when they were.
+      type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+    describe_containers,
+    find_db2_containers,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_REQUIRED_TOGETHER,
+    DockerModuleClient,
+    DockerOperationError,
+    docker_argument_spec,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(dict(
+            name=dict(type="list", elements="str", default=[]),
+            label=dict(type="list", elements="str", default=[]),
+            image=dict(type="list", elements="str", default=[]),
+            all=dict(type="bool", default=False),
+            gather_db2=dict(type="bool", default=True),
+            parallel=dict(type="int", default=8),
+            exec_timeout=dict(type="int", default=120),
+        )),
+        required_together=DOCKER_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    docker = DockerModuleClient(module)
+    params = module.params
+    try:
+        found = find_db2_containers(docker.api, params["name"], params["label"], params["image"], params["all"])
+        containers = describe_containers(docker.api, found, params["gather_db2"], params["parallel"],
+                                         params["exec_timeout"])
+    except DockerOperationError as exc:
+        docker.fail("%s. Nothing was changed." % exc)
+    finally:
+        docker.close()
+    module.exit_json(changed=False, containers=containers)
+
+
+if __name__ == "__main__":
+    main()

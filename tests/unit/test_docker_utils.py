@@ -1,0 +1,117 @@
+"""Connection resolution, env masking and container facts from recorded `docker inspect` data."""
+import pytest
+
+from ansible_collections.db2ops.docker.plugins.module_utils import db2_container, docker
+
+
+def resolve(environ=None, **params):
+    base = dict(docker_host=None, tls=None, validate_certs=True, ca_path=None, client_cert=None,
+                client_key=None, timeout=60)
+    base.update(params)
+    return docker.resolve_connection(base, environ or {})
+
+
+def test_local_socket_has_no_tls():
+    conn = resolve()
+    assert conn["host"] == "unix:///var/run/docker.sock" and conn["tls"] is False
+
+
+def test_tcp_means_tls_with_verification_by_default():
+    conn = resolve(docker_host="tcp://db2host:2376")
+    assert conn["tls"] is True and conn["verify"] is True
+
+
+def test_cookbook_bare_host_becomes_tls_on_2376():
+    conn = resolve(docker_host="192.168.174.12")
+    assert conn["host"] == "tcp://192.168.174.12:2376" and conn["tls"] is True
+
+
+def test_plain_tcp_only_when_asked():
+    conn = resolve(docker_host="tcp://db2host:2375", tls=False)
+    assert conn["tls"] is False and conn["host"] == "tcp://db2host:2375"
+
+
+def test_docker_cert_path_supplies_files():
+    conn = resolve({"DOCKER_CERT_PATH": "/certs", "DOCKER_TLS_VERIFY": "1"}, docker_host="tcp://h:2376")
+    assert (conn["ca_path"], conn["client_cert"], conn["client_key"]) == (
+        "/certs/ca.pem", "/certs/cert.pem", "/certs/key.pem")
+    assert conn["verify"] is True
+
+
+def test_verification_without_ca_is_refused_before_connecting(tmp_path):
+    conn = resolve(docker_host="tcp://127.0.0.1:1")
+    with pytest.raises(docker.DockerOperationError, match="needs ca_path"):
+        docker._check_tls_files(conn)
+
+
+def test_missing_tls_file_named(tmp_path):
+    conn = resolve(docker_host="tcp://127.0.0.1:1", ca_path=str(tmp_path / "nope.pem"))
+    with pytest.raises(docker.DockerOperationError, match="nope.pem does not exist"):
+        docker._check_tls_files(conn)
+
+
+@pytest.mark.parametrize("error, expected", [
+    ("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))", "is dockerd running"),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self signed", "TLS verification"),
+    ("Client sent an HTTP request to an HTTPS server.", "speaks TLS"),
+    ("Permission denied", "Permission denied on the Docker socket"),
+])
+def test_connection_errors_are_one_clear_line(error, expected):
+    text = docker.describe_connection_error({"host": "tcp://h:2376", "timeout": 5}, Exception(error))
+    assert expected in text and "\n" not in text
+
+
+def test_mask_env():
+    masked = docker.mask_env(["LICENSE=accept", "DB2INST1_PASSWORD=secret", "SEARCH_PW=x", "ETCD_PASSWORD=y",
+                              "DBNAME=testdb", "API_TOKEN=z", "EMPTY"])
+    assert masked == {"LICENSE": "accept", "DB2INST1_PASSWORD": "********", "SEARCH_PW": "********",
+                      "ETCD_PASSWORD": "********", "DBNAME": "testdb", "API_TOKEN": "********", "EMPTY": ""}
+
+
+# Trimmed `docker inspect` of a container started as in the cookbook.
+INSPECT = {
+    "Id": "d0dfc00745a1",
+    "Name": "/db2server",
+    "Image": "sha256:18585aea3e7b",
+    "State": {"Status": "running", "Running": True, "StartedAt": "2019-04-01T13:05:00.123456789Z"},
+    "Config": {
+        "Image": "store/ibmcorp/db2_developer_c:11.1.3.3a-x86_64",
+        "Hostname": "db2server",
+        "Entrypoint": ["/var/db2_setup/lib/setup_db2_instance.sh"],
+        "Env": ["LICENSE=accept", "DB2INSTANCE=db2inst1", "DB2INST1_PASSWORD=Passw0rd", "STORAGE_DIR=/database"],
+        "Labels": {"env": "prod"},
+    },
+    "Mounts": [{"Type": "bind", "Source": "/home/idbjorh/db2fs", "Destination": "/database", "RW": True}],
+    "NetworkSettings": {"Ports": {"50000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "50000"}], "22/tcp": None},
+                        "Networks": {"bridge": {}}},
+}
+
+
+def test_db2_container_detection():
+    assert db2_container.is_db2_container(INSPECT)
+    other = {"Name": "/web", "Config": {"Image": "nginx", "Entrypoint": ["/docker-entrypoint.sh"], "Env": []}}
+    assert not db2_container.is_db2_container(other)
+    with pytest.raises(db2_container.NotDb2Container, match="web .image nginx. is not a Db2 container"):
+        db2_container.require_db2_container(other)
+
+
+def test_summary_masks_and_finds_storage():
+    summary = db2_container.container_summary(INSPECT)
+    assert summary["storage"] == {"type": "bind", "source": "/home/idbjorh/db2fs", "name": None,
+                                  "destination": "/database", "rw": True}
+    assert summary["env"]["DB2INST1_PASSWORD"] == "********"
+    assert summary["ports"] == [{"container_port": 50000, "protocol": "tcp", "host_ip": "0.0.0.0",
+                                 "host_port": "50000"}]
+    assert (summary["name"], summary["instance"], summary["networks"]) == ("db2server", "db2inst1", ["bridge"])
+
+
+def test_started_at_epoch():
+    assert docker.started_at_epoch(INSPECT) == pytest.approx(1554123900.123456, abs=1e-3)
+    assert docker.started_at_epoch({"State": {"StartedAt": "0001-01-01T00:00:00Z"}}) == 0.0
+
+
+def test_split_facts_sections():
+    mark = "@@DB2OPS-FACTS"
+    text = "%s db2level\nDB21085I ...\n%s rc=0\n%s active\nSQL1611W  none\n%s rc=2\n" % (mark, mark, mark, mark)
+    assert db2_container.split_sections(text) == {
+        "db2level": {"output": "DB21085I ...", "rc": 0}, "active": {"output": "SQL1611W  none", "rc": 2}}
