@@ -8,7 +8,7 @@ PY          := $(CURDIR)/$(VENV)/bin/python
 BIN         := $(CURDIR)/$(VENV)/bin
 COLL_ROOT   := $(CURDIR)/.collections
 COLL_LINK   := $(COLL_ROOT)/ansible_collections/db2ops/docker
-SANITY_ROOT := $(CURDIR)/.sanity/ansible_collections/db2ops/docker
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/db2ops-sanity/ansible_collections/db2ops/docker
 PYTEST_ARGS ?=
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export PATH := $(BIN):$(PATH)
@@ -52,7 +52,10 @@ integration: setup
 	@$(BIN)/pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
 
 # ansible-test needs a tree under ansible_collections/<ns>/<name>: copy the files git knows.
+# ansible-test fetches a get-pip script from a server this network cannot reach: give it ours.
+ANSIBLE_TEST_PIP := $(shell $(PY) -c "import re, ansible_test, pathlib; p = pathlib.Path(ansible_test.__file__).parent / '_internal/python_requirements.py'; print(re.search(r\"pip='([0-9.]+)'\", p.read_text()).group(1).replace('.', '_'))" 2>/dev/null)
 sanity: venv
+	@test -n "$(ANSIBLE_TEST_PIP)" && mkdir -p $(HOME)/.ansible/test/cache && cp scripts/ansible-test-get-pip.py $(HOME)/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_ROOT)
 	@cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
@@ -63,4 +66,4 @@ lint: venv collection
 test: setup unit integration sanity lint
 
 clean:
-	@rm -rf .sanity .collections $(VENV) .pytest_cache
+	@rm -rf $(SANITY_ROOT) .collections $(VENV) .pytest_cache

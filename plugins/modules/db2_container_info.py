@@ -21,7 +21,7 @@ description:
   - The Db2 facts of a container come from a single C(docker exec) as the instance owner, and all
     containers are asked in parallel.
 author:
-  - db2ops.docker developers
+  - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
   - db2ops.docker.docker
   - db2ops.docker.attributes

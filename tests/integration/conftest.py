@@ -120,3 +120,15 @@ def run_db2(container, command: str, user: str = "db2inst1"):
     script = f'. "$HOME/sqllib/db2profile" && {command}'
     result = container.exec_run(["su", "-", user, "-c", script], demux=False)
     return result.exit_code, result.output.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="session")
+def tls_daemon(tmp_path_factory):
+    """A second dockerd on 127.0.0.1 with --tlsverify and certificates made for this run."""
+    from daemons import DockerDaemon, free_port, make_tls_material
+
+    root = tmp_path_factory.mktemp("tlsd")
+    tls = make_tls_material(root / "certs")
+    daemon = DockerDaemon(root, tcp=f"127.0.0.1:{free_port()}", tls=tls).start()
+    yield daemon
+    daemon.stop()
