@@ -27,6 +27,16 @@ try:
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
+
+    class IsolatedAPIClient(docker.APIClient):
+        """The Docker Engine API client, deaf to the environment's HTTP settings.
+
+        requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (and proxy variables) override the CA
+        given for the connection, so a daemon's own CA would be ignored on machines that set them.
+        """
+
+        trust_env = property(lambda self: False, lambda self, value: None)
+
 except ImportError:  # reported through missing_required_lib() when a module starts
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
@@ -148,7 +158,7 @@ def _check_tls_files(conn):
 
 
 def connect(conn):
-    """Create a docker.DockerClient and prove the daemon answers. Raises DockerOperationError."""
+    """Create an Engine API client and prove the daemon answers. Raises DockerOperationError."""
     tls_config = False
     if conn["tls"]:
         _check_tls_files(conn)
@@ -157,7 +167,7 @@ def connect(conn):
                                verify=conn["ca_path"] if conn["verify"] else False)
     base_url = conn["host"].replace("https://", "tcp://")
     try:
-        client = docker.DockerClient(base_url=base_url, tls=tls_config, timeout=conn["timeout"], version="auto")
+        client = IsolatedAPIClient(base_url=base_url, tls=tls_config, timeout=conn["timeout"], version="auto")
     except DockerException as exc:
         raise DockerOperationError(describe_connection_error(conn, exc))
     try:
@@ -209,7 +219,7 @@ class DockerModuleClient:
 
     @property
     def api(self):
-        return self.client.api
+        return self.client
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)

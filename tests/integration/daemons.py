@@ -46,7 +46,12 @@ def free_port() -> int:
 
 
 class DockerDaemon:
-    """A dockerd of the tests' own, started in the background and stopped by PID."""
+    """A dockerd of the tests' own, started in the background and stopped by PID.
+
+    In the machine's own network namespace it gets a bridge of its own: `--bridge=none` would make
+    dockerd delete the shared docker0 (libnetwork removes the default bridge when it is disabled),
+    breaking the main daemon's containers.
+    """
 
     def __init__(self, root: Path, tcp: str | None = None, tls: dict | None = None, netns: str | None = None):
         self.root = root
@@ -56,6 +61,7 @@ class DockerDaemon:
         self.netns = netns
         self.process: subprocess.Popen | None = None
         self.log = root / "dockerd.log"
+        self.bridge = None if netns else "d2o" + os.urandom(3).hex()
 
     @property
     def unix_url(self) -> str:
@@ -65,7 +71,10 @@ class DockerDaemon:
         self.root.mkdir(parents=True, exist_ok=True)
         cmd = ["dockerd", "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
                "--pidfile", str(self.root / "dockerd.pid"), "-H", self.unix_url,
-               "--bridge=none", "--iptables=false", "--ip-masq=false"]
+               "--iptables=false", "--ip-masq=false"]
+        if self.bridge:
+            self._make_bridge()
+            cmd += ["--bridge", self.bridge]
         if self.tcp:
             cmd += ["-H", f"tcp://{self.tcp}"]
         if self.tls:
@@ -87,6 +96,14 @@ class DockerDaemon:
         self.stop()
         raise RuntimeError(f"dockerd did not answer within {timeout}s: {self.log.read_text()[-2000:]}")
 
+    def _make_bridge(self) -> None:
+        # A /24 of its own per daemon, on a link that carries no traffic off this machine.
+        subnet = 100 + int.from_bytes(os.urandom(1), "big") % 150
+        for cmd in (["ip", "link", "add", "name", self.bridge, "type", "bridge"],
+                    ["ip", "addr", "add", f"10.213.{subnet}.1/24", "dev", self.bridge],
+                    ["ip", "link", "set", self.bridge, "up"]):
+            subprocess.run(cmd, check=True, capture_output=True)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -97,3 +114,5 @@ class DockerDaemon:
                 self.process.wait()
         # dockerd leaves its container mounts under data/; they go with the directory.
         subprocess.run(["rm", "-rf", str(self.root / "data"), str(self.root / "exec")], check=False)
+        if self.bridge:
+            subprocess.run(["ip", "link", "delete", self.bridge], check=False, capture_output=True)
