@@ -61,7 +61,11 @@ build_context() { # tag dir [build-arg ...]
   log "building $tag"
   local args=()
   for a in "$@"; do args+=(--build-arg "$a"); done
-  docker build -q --label "db2ops.context.hash=$want" "${args[@]}" -t "$tag" "$dir" >/dev/null
+  # Output only on failure (the CLI's legacy-builder notice is noise on success).
+  local out; out="$(mktemp)"
+  docker build -q --label "db2ops.context.hash=$want" "${args[@]}" -t "$tag" "$dir" >"$out" 2>&1 \
+    || { cat "$out" >&2; rm -f "$out"; exit 1; }
+  rm -f "$out"
 }
 
 build_standin() {

@@ -84,9 +84,12 @@ def containers(docker_client):
 
     class Tracker:
         def run(self, image, name, **kwargs):
-            kwargs.setdefault("detach", True)
-            container = docker_client.containers.run(image, name=name, **kwargs)
+            """Create, track, then start: a container whose start fails is still removed."""
+            kwargs.pop("detach", None)
+            container = docker_client.containers.create(image, name=name, **kwargs)
             created.append(container.id)
+            container.start()
+            container.reload()
             return container
 
         def track(self, container_id):

@@ -46,9 +46,9 @@ def test_reports_level_storage_env_ports_and_databases(tmp_path, running_db2, st
     assert c["env"]["DB2INST1_PASSWORD"] == "********"
     assert BASE_DB2_ENV["DB2INST1_PASSWORD"] not in str(result), "the password must not leak anywhere"
     assert c["env"]["LICENSE"] == "accept"
-    # Docker publishes on 0.0.0.0 and on :: (one binding each), both on the same host port.
+    # Docker publishes on 0.0.0.0 and on :: (one binding each, not always the same host port).
     assert {p["container_port"] for p in c["ports"]} == {50000}
-    assert len({p["host_port"] for p in c["ports"]}) == 1 and c["ports"][0]["host_port"]
+    assert all(p["host_port"].isdigit() for p in c["ports"]) and "0.0.0.0" in {p["host_ip"] for p in c["ports"]}
     assert c["labels"]["team"] == unique_name
     assert c["instance_started"] is True
     assert c["active_databases"] == ["TESTDB"]
