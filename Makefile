@@ -53,9 +53,8 @@ integration: setup
 
 # ansible-test needs a tree under ansible_collections/<ns>/<name>: copy the files git knows.
 # ansible-test fetches a get-pip script from a server this network cannot reach: give it ours.
-ANSIBLE_TEST_PIP := $(shell $(PY) -c "import re, ansible_test, pathlib; p = pathlib.Path(ansible_test.__file__).parent / '_internal/python_requirements.py'; print(re.search(r\"pip='([0-9.]+)'\", p.read_text()).group(1).replace('.', '_'))" 2>/dev/null)
 sanity: venv
-	@test -n "$(ANSIBLE_TEST_PIP)" && mkdir -p $(HOME)/.ansible/test/cache && cp scripts/ansible-test-get-pip.py $(HOME)/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py
+	@$(PY) scripts/ansible-test-get-pip.py --install-shim
 	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
 	@git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(SANITY_ROOT)
 	@cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
