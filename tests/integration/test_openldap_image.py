@@ -144,7 +144,7 @@ def bind(container, dn: str, password: str):
 
 
 def read_file(container, path: str) -> bytes:
-    stream, _ = container.get_archive(path)
+    stream = container.get_archive(path)[0]
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
         member = tar.next()
         return tar.extractfile(member).read()
@@ -241,8 +241,8 @@ def test_domain_organisation_and_passwords(openldap_image, containers, unique_na
     config = bind(c, "cn=admin,cn=config", "c0nfig-pw")
     frontend = entries(config, "olcDatabase={-1}frontend,cn=config", scope=ldap.SCOPE_BASE)
     assert frontend["olcDatabase={-1}frontend,cn=config"]["olcPasswordHash"] == [b"{SSHA}"]
-    schemas = b" ".join(v["cn"][0] for v in entries(config, "cn=schema,cn=config", "(cn=*)",
-                                                   ["cn"], ldap.SCOPE_ONELEVEL).values())
+    found = entries(config, "cn=schema,cn=config", "(cn=*)", ["cn"], ldap.SCOPE_ONELEVEL)
+    schemas = b" ".join(v["cn"][0] for v in found.values())
     for schema in (b"core", b"cosine", b"nis", b"inetorgperson"):
         assert b"}" + schema in schemas
     assert "olcDatabase={1}mdb,cn=config" in entries(config, "cn=config", "(olcSuffix=*)")
@@ -374,7 +374,7 @@ def test_starttls_and_ldaps_with_generated_ca(openldap_image, containers, unique
     assert ca.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
     # Inside the container the ldap tools trust it too (osixia writes the same ldap.conf line).
     assert f"TLS_CACERT {CA_PATH}" in read_file(c, "/etc/ldap/ldap.conf").decode()
-    other_ca, _ = make_ca(tmp_path, "unrelated-ca")
+    other_ca = make_ca(tmp_path, "unrelated-ca")[0]
 
     conn = connect(url(c, 389), ca)
     conn.start_tls_s()

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Db2 backup and restore inside a container: statements, image file names, planning.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
+
+# Db2 9.7+ names a backup image DBALIAS.TYPE.INSTANCE.DBPARTnnn.TIMESTAMP.SEQ; type 0 = full
+# database backup (IBM docs: "Backup overview", image naming).
+IMAGE_NAME = re.compile(r"^(?P<database>[A-Z0-9@#$_]+)\.(?P<type>\d)\.(?P<instance>[^.]+)\.DBPART(?P<partition>\d{3})"
+                        r"\.(?P<timestamp>\d{14})\.(?P<sequence>\d{3})$")
+BACKUP_DONE = re.compile(r"Backup successful\. The timestamp for this backup image is\s*:\s*(\d{14})")
+# Paths and names go into CLP statements: only characters that need no quoting are accepted.
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*/?$")
+DATABASE_NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}$")
+TIMESTAMP = re.compile(r"^\d{14}$")
+DEFAULT_BACKUP_PATH = "/database/backup"
+
+
+class BackupInputError(ValueError):
+    """Bad input, detected before anything was run."""
+
+
+def check_path(path, what="path"):
+    if not path or not SAFE_PATH.match(path) or "/../" in path + "/" or path.endswith("/.."):
+        raise BackupInputError("%s %r must be an absolute path of letters, digits and _ . @ + - only" % (what, path))
+    return path.rstrip("/") or "/"
+
+
+def check_database(name):
+    if not name or not DATABASE_NAME.match(name):
+        raise BackupInputError("%r is not a Db2 database name (1-8 characters: letters, digits, @ # $ _, "
+                               "not starting with a digit)" % (name,))
+    return name.upper()
+
+
+def backup_statements(database, path, online=False, compress=False, include_logs=True):
+    """The CLP statements of one backup. Offline backups deactivate the database first."""
+    options = " COMPRESS" if compress else ""
+    if online:
+        options += " INCLUDE LOGS" if include_logs else " EXCLUDE LOGS"
+        return ["BACKUP DATABASE %s ONLINE TO %s%s WITHOUT PROMPTING" % (database, path, options)]
+    return ["DEACTIVATE DATABASE %s" % database,
+            "BACKUP DATABASE %s TO %s%s WITHOUT PROMPTING" % (database, path, options)]
+
+
+def force_statements():
+    # FORCE APPLICATION is asynchronous (DB21024I); the deactivate after it waits for the agents.
+    return ["FORCE APPLICATION ALL"]
+
+
+def restore_statements(database, path, timestamp, into=None, online_image=False, logtarget=None):
+    target = " INTO %s" % into if into and into != database else ""
+    if online_image:
+        restore = ("RESTORE DATABASE %s FROM %s TAKEN AT %s%s LOGTARGET %s REPLACE EXISTING WITHOUT PROMPTING"
+                   % (database, path, timestamp, target, logtarget))
+        return [restore, "ROLLFORWARD DATABASE %s TO END OF BACKUP AND COMPLETE OVERFLOW LOG PATH (%s)"
+                % (into or database, logtarget)]
+    return ["RESTORE DATABASE %s FROM %s TAKEN AT %s%s REPLACE EXISTING WITHOUT ROLLING FORWARD WITHOUT PROMPTING"
+            % (database, path, timestamp, target)]
+
+
+def parse_backup_timestamp(output):
+    match = BACKUP_DONE.search(" ".join(output.split()))
+    return match.group(1) if match else None
+
+
+def parse_images(listing, path):
+    """Backup images from `ls -ln --time-style=+%s` style lines: name, size, database, timestamp."""
+    images = []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        name, size = parts[-1], parts[4] if len(parts) >= 7 else None
+        match = IMAGE_NAME.match(name)
+        if not match:
+            continue
+        image = match.groupdict()
+        image.update(file=path.rstrip("/") + "/" + name, size=int(size) if size and size.isdigit() else None)
+        images.append(image)
+    return sorted(images, key=lambda i: (i["database"], i["timestamp"], i["sequence"]))
+
+
+def list_images(clp, path):
+    """Backup images under path in the container (empty when the directory does not exist)."""
+    result = clp.shell("ls -ln %s 2>/dev/null || true" % path)
+    return parse_images(result.stdout, path)
+
+
+def timestamp_age_seconds(timestamp, now=None):
+    """Age of a Db2 backup timestamp (container local time, taken as UTC in the stand-in)."""
+    then = time.mktime(time.strptime(timestamp, "%Y%m%d%H%M%S")) - time.timezone
+    return (now or time.time()) - then
+
+
+def run_backup(clp, databases, path, online=False, compress=False, force_applications=False,
+               reactivate=(), check_mode=False):
+    """Back up each database, one CLP session each; returns (backups, commands).
+
+    Offline backups deactivate the database; those named in reactivate are activated again
+    afterwards, as they were. Raises Db2Error on the first failure.
+    backups: [{database, timestamp, mode, path, files}]
+    """
+    commands = ["mkdir -p %s" % path]
+    if not check_mode:
+        result = clp.shell("mkdir -p %s && test -w %s" % (path, path))
+        if result.rc != 0:
+            raise Db2Error("backup path %s cannot be created or written by %s: %s"
+                           % (path, clp.instance, (result.stdout + result.stderr).strip()))
+    backups = []
+    for database in databases:
+        statements = force_statements() if force_applications and not online else []
+        statements += backup_statements(database, path, online=online, compress=compress)
+        backup_index = len(statements) - 1
+        if not online and database in reactivate:
+            statements.append("ACTIVATE DATABASE %s" % database)
+        commands += statements
+        if check_mode:
+            continue
+        results = clp.run_script(statements)
+        stamp = parse_backup_timestamp(results[backup_index].output)
+        if not stamp:
+            raise Db2Error("backup of %s printed no timestamp: %s"
+                           % (database, results[backup_index].output.strip()[:300]))
+        files = [i["file"] for i in list_images(clp, path) if i["database"] == database and i["timestamp"] == stamp]
+        backups.append(dict(database=database, timestamp=stamp, mode="online" if online else "offline",
+                            path=path, files=files))
+    return backups, commands

@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recipe 1 as one safe operation: move a Db2 container to a new image on the same storage.
+
+inspect -> refuse an older target -> backup -> stop -> rename old -> create new (everything carried
+over) -> wait ready -> verify db2level -> post-upgrade tasks -> keep or remove the old container.
+Any failure after the stop removes the new container and brings the old one back under its
+original name. The storage lock of the Db2 image and the order of steps make sure two containers
+never run on one storage. A run that was killed half way converges when run again.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+    BackupInputError,
+    check_path,
+    run_backup,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
+    Db2Clp,
+    Db2Error,
+    parse_level,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+    container_name,
+    db2_facts,
+    instance_owner,
+    is_db2_container,
+    storage_mount,
+    wait_until_ready,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    APIError,
+    DockerOperationError,
+    NotFound,
+    get_container,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.recreate import carried_over, create_spec
+
+LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
+LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
+LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
+
+# IBM's bind files after a fix pack (IBM: "Binding bind files after installing fix packs").
+BIND_STATEMENTS = (
+    "BIND {bnd}/db2schema.bnd BLOCKING ALL GRANT PUBLIC SQLERROR CONTINUE",
+    "BIND {bnd}/@db2ubind.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
+    "BIND {bnd}/@db2cli.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
+)
+# Bind messages that report, not fail: in progress, the summary, "package already exists".
+BIND_BENIGN = ("SQL0061W", "SQL0091N", "SQL0719N", "SQL0092N", "DB21034E")
+
+
+class UpgradeError(Exception):
+    def __init__(self, message, step=None):
+        super(UpgradeError, self).__init__(message)
+        self.step = step
+
+
+def version_key(level):
+    key = parse_level(level)
+    return key[:2] if key else None
+
+
+def versionnumber_level(number):
+    """SYSIBM.SYSVERSIONS.VERSIONNUMBER 11010404 -> (11, 1, 4, 4)."""
+    text = "%08d" % int(number)
+    return tuple(int(text[i:i + 2]) for i in range(0, 8, 2))
+
+
+def image_level(image_ref, image_inspect, explicit=None):
+    """The Db2 level an image provides: explicit > db2ops.level label > the tag (11.1.4.4-x86_64)."""
+    if explicit:
+        return explicit
+    labels = ((image_inspect or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get(LEVEL_LABEL):
+        return labels[LEVEL_LABEL]
+    tag = image_ref.rsplit(":", 1)[1] if ":" in image_ref.rsplit("/", 1)[-1] else ""
+    match = re.match(r"^v?(\d+\.\d+\.\d+\.\d+[a-z]?)", tag)
+    return match.group(1) if match else None
+
+
+def containers_on_storage(api, mount, exclude_ids=()):
+    """Other containers (any state) whose mounts include the same bind source or volume."""
+    if not mount:
+        return []
+    found = []
+    for entry in api.containers(all=True):
+        if entry["Id"] in exclude_ids:
+            continue
+        for m in entry.get("Mounts") or []:
+            same = (mount.get("type") == "volume" and m.get("Name") == mount.get("name")) or \
+                   (mount.get("type") == "bind" and m.get("Source") == mount.get("source"))
+            if same:
+                found.append(dict(name=(entry.get("Names") or ["?"])[0].lstrip("/"), id=entry["Id"],
+                                  state=entry.get("State")))
+                break
+    return found
+
+
+class ContainerUpgrade:
+    """One upgrade run. `run()` returns the result dict or raises UpgradeError (after rollback)."""
+
+    def __init__(self, api, params, check_mode=False, diff=False):
+        self.api = api
+        self.p = params
+        self.check_mode = check_mode
+        self.want_diff = diff
+        self.steps = []
+        self.commands = []
+        self.result = dict(changed=False, rolled_back=False, backups=[], downtime_seconds=None)
+        self.old = None          # inspect of the container being replaced
+        self.new_id = None
+        self.renamed_to = None
+        self.stopped_at = None
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def step(self, name, func, *args):
+        started = time.monotonic()
+        entry = dict(name=name, status="planned" if self.check_mode else "running", seconds=None, detail=None)
+        self.steps.append(entry)
+        if self.check_mode:
+            return None
+        try:
+            value = func(*args)
+        except UpgradeError as exc:
+            entry.update(status="failed", detail=str(exc), seconds=round(time.monotonic() - started, 3))
+            exc.step = exc.step or name
+            raise
+        except (DockerOperationError, Db2Error, APIError, BackupInputError) as exc:
+            entry.update(status="failed", detail=str(exc), seconds=round(time.monotonic() - started, 3))
+            raise UpgradeError(str(exc), step=name)
+        entry.update(status="done", seconds=round(time.monotonic() - started, 3))
+        if isinstance(value, str):
+            entry["detail"] = value
+        return value
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def locate(self):
+        """(container to replace, step to resume at, new container of a killed run or None).
+
+        While an upgrade is in flight the old container is named `<name>_<level>_upgrading`, so a
+        killed run is visible in `docker ps -a` and a rerun continues forward from where it stopped:
+        going back would start the old image on storage the new image may already have updated.
+        """
+        name = self.p["container"]
+        current = get_container(self.api, name)
+        leftover = self._in_flight(name)
+        if leftover is not None:
+            self.result["resumed"] = True
+            self.renamed_to = container_name(leftover)
+            if current is None:
+                return leftover, "create", None
+            labels = (current.get("Config") or {}).get("Labels") or {}
+            if labels.get(LABEL_FROM_CONTAINER) != leftover["Id"]:
+                raise UpgradeError("both %s and %s exist and the first was not made by this upgrade: resolve by hand "
+                                   "(rename %s back once %s is gone); nothing was changed"
+                                   % (name, self.renamed_to, self.renamed_to, name), step="inspect")
+            if (current.get("State") or {}).get("Running"):
+                return leftover, "wait_ready", current
+            if not self.check_mode:
+                self.api.remove_container(current["Id"], force=True)
+            return leftover, "create", None
+        if current is None:
+            raise UpgradeError("container %s does not exist" % name, step="inspect")
+        if not is_db2_container(current):
+            raise UpgradeError("container %s is not a Db2 container (entrypoint not under /var/db2_setup/, no "
+                               "DB2INSTANCE/LICENSE environment)" % name, step="inspect")
+        if not (current.get("State") or {}).get("Running"):
+            raise UpgradeError("container %s is not running (state: %s): start it so that its Db2 level and "
+                               "databases can be read" % (name, current["State"].get("Status")), step="inspect")
+        return current, None, None
+
+    def _in_flight(self, name):
+        pattern = re.compile("^/?" + re.escape(name) + r"_\d+\.\d+\.\d+\.\d+[a-z]?(_\d+)?_upgrading$")
+        for entry in self.api.containers(all=True):
+            if any(pattern.match(n) for n in entry.get("Names") or []):
+                return self.api.inspect_container(entry["Id"])
+        return None
+
+    def target_image(self):
+        ref = self.p["image"]
+        try:
+            return self.api.inspect_image(ref)
+        except NotFound:
+            pass
+        if self.p["pull"] == "never":
+            raise UpgradeError("image %s is not on this Docker host (pull=never); nothing was changed" % ref,
+                               step="check_target")
+        repo, _sep, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+        if self.check_mode:
+            return None
+        try:
+            self.api.pull(repo, tag=tag)
+            return self.api.inspect_image(ref)
+        except (APIError, NotFound) as exc:
+            raise UpgradeError("image %s is not on this Docker host and could not be pulled: %s; nothing was "
+                               "changed" % (ref, getattr(exc, "explanation", None) or exc), step="check_target")
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self):
+        old, resume_at, in_flight = self.locate()
+        self.old = old
+        name = self.p["container"]
+        image = self.target_image()
+        target_level = image_level(self.p["image"], image, self.p.get("target_level"))
+        if not target_level or not parse_level(target_level):
+            raise UpgradeError("cannot tell the Db2 level of image %s from its tag or its %s label: set target_level"
+                               % (self.p["image"], LEVEL_LABEL), step="check_target")
+        if resume_at is None:
+            facts = db2_facts(self.api, old)
+            current_level = facts["db2level"]["level"]
+        else:
+            facts = None
+            current_level = self.renamed_to[len(name) + 1:].split("_")[0]
+        before = dict(image=old["Config"]["Image"], image_id=old["Image"], level=current_level)
+        after = dict(image=self.p["image"], image_id=(image or {}).get("Id"), level=target_level)
+        self.result.update({"container": name, "from": before, "to": after})
+        if self.want_diff:
+            self.result["diff"] = dict(before=before, after=after)
+
+        if resume_at is None:
+            if not self._preflight(old, image, current_level, target_level):
+                return self.finish()
+            backup = self.p["backup"]
+            if backup["mode"] != "none":
+                clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
+                self.step("backup", self._backup, clp_old, facts["databases"], facts["active_databases"])
+        self.result["changed"] = True
+        self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
+        try:
+            self.stopped_at = time.monotonic()
+            if resume_at is None:
+                self.step("stop", self._stop)
+                self.step("rename", self._rename, current_level)
+            if resume_at in (None, "create"):
+                self.step("create", self._create, current_level)
+            else:
+                self.new_id = in_flight["Id"]
+            databases = facts["databases"] if facts else None
+            self.step("wait_ready", self._wait_ready, databases)
+            self.step("verify_level", self._verify_level, target_level)
+            if self.p["post_upgrade"]:
+                self.step("post_upgrade", self._post_upgrade, target_level)
+            if not self.check_mode:
+                self.result["downtime_seconds"] = round(time.monotonic() - self.stopped_at, 3)
+        except UpgradeError as exc:
+            if not self.check_mode:
+                self._rollback(exc)
+            raise
+        self.step("old_container", self._dispose_old, current_level)
+        return self.finish()
+
+    def _preflight(self, old, image, current_level, target_level):
+        """Checks before anything is touched. False when there is nothing to do."""
+        name = self.p["container"]
+        if parse_level(target_level) < parse_level(current_level):
+            raise UpgradeError("target image %s is Db2 %s, older than the %s the storage of %s is at: Db2 cannot go "
+                               "back on the same storage (restore a backup instead); nothing was changed"
+                               % (self.p["image"], target_level, current_level, name), step="check_target")
+        if image is not None and image["Id"] == old["Image"] and parse_level(target_level) == parse_level(current_level):
+            self.result["msg"] = "%s already runs %s (Db2 %s)" % (name, self.p["image"], current_level)
+            return False
+        mount = storage_mount(old)
+        if mount is None:
+            raise UpgradeError("container %s has no mount on /database: its databases would not survive a new "
+                               "container; nothing was changed" % name, step="check_storage")
+        others = [o for o in containers_on_storage(self.api, mount, exclude_ids=(old["Id"],)) if o["state"] == "running"]
+        if others:
+            raise UpgradeError("another running container uses the storage %s of %s: %s; refusing to upgrade (two "
+                               "Db2 instances must never share one storage); nothing was changed"
+                               % (mount.get("source") or mount.get("name"), name, ", ".join(o["name"] for o in others)),
+                               step="check_storage")
+        return True
+
+    def finish(self):
+        self.result["steps"] = self.steps
+        self.result["commands"] = self.commands
+        return self.result
+
+    def _image_config(self, image_id):
+        try:
+            return (self.api.inspect_image(image_id) or {}).get("Config") or {}
+        except NotFound:
+            return {}
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _backup(self, clp, databases, active):
+        backup = self.p["backup"]
+        path = check_path(backup["path"], "backup.path")
+        backups, commands = run_backup(clp, databases, path, online=backup["mode"] == "online",
+                                       compress=backup["compress"], force_applications=True,
+                                       reactivate=active, check_mode=self.check_mode)
+        self.commands += commands
+        self.result["backups"] = backups
+        return ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in backups)
+
+    def _stop(self):
+        self.commands.append("docker stop --time %d %s" % (self.p["stop_timeout"], self.p["container"]))
+        self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
+
+    def _free_name(self, base, suffix=""):
+        new_name, n = base + suffix, 1
+        while get_container(self.api, new_name) is not None:
+            n += 1
+            new_name = "%s_%d%s" % (base, n, suffix)
+        return new_name
+
+    def _rename(self, level):
+        new_name = self._free_name("%s_%s" % (self.p["container"], level), "_upgrading")
+        self.commands.append("docker rename %s %s" % (self.p["container"], new_name))
+        self.api.rename(self.old["Id"], new_name)
+        self.renamed_to = new_name
+        return new_name
+
+    def _create(self, level):
+        kwargs, other_networks = create_spec(
+            self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
+            extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level})
+        self.commands.append("docker create (configuration of %s) %s" % (self.renamed_to, self.p["image"]))
+        self.new_id = self.api.create_container(**kwargs)["Id"]
+        for network, endpoint in other_networks.items():
+            self.api.connect_container_to_network(self.new_id, network, aliases=endpoint.get("Aliases"),
+                                                  ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"))
+        self.commands.append("docker start %s" % self.p["container"])
+        self.api.start(self.new_id)
+        return self.new_id[:12]
+
+    def _wait_ready(self, databases):
+        wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"], databases=databases)
+
+    def _verify_level(self, target_level):
+        facts = db2_facts(self.api, self.api.inspect_container(self.new_id))
+        got = facts["db2level"]["level"]
+        self.result["to"]["level_verified"] = got
+        if parse_level(got) != parse_level(target_level):
+            raise UpgradeError("the new container reports Db2 %s, not the expected %s" % (got, target_level))
+        return got
+
+    def _post_upgrade(self, target_level):
+        """db2updvNNN where a database's catalog is behind the code, then IBM's binds, per database."""
+        new = self.api.inspect_container(self.new_id)
+        databases = db2_facts(self.api, new)["databases"]
+        clp = Db2Clp(self.api, self.new_id, instance_owner(new), timeout=self.p["exec_timeout"])
+        home = clp.shell('printf %s "$HOME"').stdout.strip()
+        target = parse_level(target_level)[:4]
+        tool = "db2updv%d%d" % (target[0], target[1])
+        done = []
+        for database in databases:
+            catalog = self._catalog_level(clp, database)
+            if catalog is not None and catalog < target:
+                command = "%s -d %s" % (tool, database)
+                self.commands.append(command)
+                result = clp.shell(command)
+                if result.rc != 0:
+                    raise UpgradeError("%s failed (rc=%s): %s" % (command, result.rc,
+                                                                  (result.stdout + result.stderr).strip()[-400:]))
+                done.append(command)
+            statements = ["CONNECT TO %s" % database] + [s.format(bnd=home + "/sqllib/bnd") for s in BIND_STATEMENTS]
+            statements.append("CONNECT RESET")
+            self.commands += statements
+            for item in clp.run_script(statements, stop_on_error=False):
+                bad = [m for m in item.messages if m.is_error and m.code not in BIND_BENIGN]
+                if bad:
+                    raise UpgradeError("%s failed: %s %s" % (item.statement, bad[0].code, bad[0].text))
+            done.append("binds on %s" % database)
+        self.result["post_upgrade"] = done
+        return "; ".join(done)
+
+    def _catalog_level(self, clp, database):
+        try:
+            results = clp.run_script([
+                "CONNECT TO %s" % database,
+                "SELECT VERSIONNUMBER FROM SYSIBM.SYSVERSIONS ORDER BY VERSION_TIMESTAMP DESC FETCH FIRST 1 ROWS ONLY",
+                "CONNECT RESET"])
+        except Db2Error as exc:
+            if exc.code == "SQL0204N":
+                return None  # no SYSVERSIONS: nothing tells the catalog level
+            raise
+        rows = results[1].rows or []
+        return versionnumber_level(rows[0]["VERSIONNUMBER"]) if rows else None
+
+    def _dispose_old(self, level):
+        """Remove the old container, or keep it (stopped) as `<name>_<level>`: the upgrade is over."""
+        if self.p["old_container"] == "remove":
+            self.commands.append("docker rm %s" % self.renamed_to)
+            self.api.remove_container(self.old["Id"], v=False)
+            self.result["old_container"] = None
+            return "removed %s" % self.renamed_to
+        kept = self._free_name("%s_%s" % (self.p["container"], level))
+        self.commands.append("docker rename %s %s" % (self.renamed_to, kept))
+        self.api.rename(self.old["Id"], kept)
+        self.result["old_container"] = kept
+        return "kept %s (stopped)" % kept
+
+    # -- rollback -------------------------------------------------------------------------------
+
+    def _rollback(self, error):
+        """Remove the new container, give the old one its name back, start it, wait for it."""
+        self.result["rolled_back"] = True
+        notes = []
+        try:
+            if self.new_id:
+                self.api.remove_container(self.new_id, force=True)
+                notes.append("removed the new container")
+            if self.renamed_to:
+                self.api.rename(self.old["Id"], self.p["container"])
+                notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
+            self.api.start(self.old["Id"])
+            wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
+            level = db2_facts(self.api, self.api.inspect_container(self.old["Id"]))["db2level"]["level"]
+            notes.append("%s runs Db2 %s again" % (self.p["container"], level))
+            self.result["rollback"] = dict(status="done", detail="; ".join(notes))
+        except Exception as exc:  # report both failures: the user must act now
+            self.result["rollback"] = dict(status="failed", detail="; ".join(notes + ["rollback failed: %s" % exc]))
+        self.steps.append(dict(name="rollback", status=self.result["rollback"]["status"], seconds=None,
+                               detail=self.result["rollback"]["detail"]))

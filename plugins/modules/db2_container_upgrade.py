@@ -1,0 +1,271 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: db2_container_upgrade
+short_description: Move a Db2 container to a new image (fix pack or version) on the same storage, safely
+version_added: 0.1.0
+description:
+  - Recipe 1 of the Docker cookbook as one idempotent operation. The steps are inspect, refuse a target
+    older than the storage, back up, stop, rename the old container to C(<name>_<level>_upgrading),
+    create the new container with everything carried over, wait until Db2 is ready, verify C(db2level),
+    run the post-upgrade tasks, then keep the old container as C(<name>_<level>) or remove it.
+  - The new container gets B(everything) of the old one from C(docker inspect), not from task options
+    (mounts, environment including C(--env-file) values, ports, host name, links, networks with aliases
+    and static addresses, privileged mode, capabilities, devices, restart policy, labels, resource
+    limits, ulimits). Only what the user set is carried from C(Config); the new image's own defaults win
+    over the old image's.
+  - Any failure after the stop removes the new container, renames the old one back, starts it and waits
+    until it is ready; the task then fails with the step that failed.
+  - At no moment do two containers run on one storage; another running container on the same storage
+    makes the module refuse before it changes anything.
+  - A run that was killed half way is visible as a container named C(<name>_<level>_upgrading); running
+    the task again continues forward from where it stopped.
+  - Already at the target image and level, nothing is stopped and the task reports no change.
+author:
+  - db2ops.docker developers (@db2ops)
+extends_documentation_fragment:
+  - db2ops.docker.docker
+  - db2ops.docker.attributes
+  - db2ops.docker.attributes.actiongroup_db2
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Returns the plan in RV(steps) (status C(planned)) and what would be carried over; changes nothing.
+  diff_mode:
+    support: full
+    details:
+      - Shows image, image id and Db2 level before and after.
+options:
+  container:
+    description: Name of the running Db2 container to upgrade.
+    type: str
+    required: true
+  image:
+    description:
+      - The image to move to, for example C(icr.io/db2_community/db2:11.5.9.0).
+    type: str
+    required: true
+  target_level:
+    description:
+      - The Db2 level O(image) provides, such as C(11.1.4.4) or C(11.1.3.3a).
+      - By default taken from the image's C(db2ops.level) label (set by M(db2ops.docker.db2_image)), else from
+        the tag (C(11.1.4.4-x86_64) gives C(11.1.4.4)).
+      - The new container's C(db2level) must report this level or the upgrade is rolled back.
+    type: str
+  pull:
+    description:
+      - V(missing) pulls O(image) when the Docker host does not have it; V(never) fails instead.
+    type: str
+    choices: [missing, never]
+    default: missing
+  backup:
+    description: Backup of every database before anything is stopped. A failed backup stops the upgrade.
+    type: dict
+    default: {}
+    suboptions:
+      mode:
+        description:
+          - V(offline) forces applications off, deactivates each database and takes a consistent image
+            (the database is activated again afterwards if it was active).
+          - V(online) needs archive logging (C(LOGARCHMETH1)); V(none) skips the backup.
+        type: str
+        choices: [offline, online, none]
+        default: offline
+      path:
+        description: Directory inside the container, on the storage, for the backup images.
+        type: str
+        default: /database/backup
+      compress:
+        description: Compress the backup images.
+        type: bool
+        default: false
+  post_upgrade:
+    description:
+      - Run the post-upgrade tasks of IBM's fix pack procedure on every database after the new container is
+        verified; C(db2updv111)/C(db2updv115) where a database's catalog (C(SYSIBM.SYSVERSIONS)) is behind the
+        code, then the standard binds (C(db2schema.bnd), C(@db2ubind.lst), C(@db2cli.lst) from C(sqllib/bnd)).
+    type: bool
+    default: true
+  old_container:
+    description:
+      - V(keep) leaves the old container, stopped, as C(<name>_<old level>) after a verified upgrade, as a way
+        back for the DBA; V(remove) deletes it (never its volumes).
+    type: str
+    choices: [keep, remove]
+    default: keep
+  stop_timeout:
+    description: Seconds C(docker stop) waits for the old container before killing it.
+    type: int
+    default: 120
+  ready_timeout:
+    description:
+      - Seconds the new container may take to log C(Setup has completed.) and answer a CLP probe on every
+        database (real Db2 images take about 90 s, more on slow storage).
+    type: int
+    default: 900
+  exec_timeout:
+    description: Seconds one Db2 command (a backup, a bind) may take.
+    type: int
+    default: 3600
+notes:
+  - Going back to an older level on the same storage is refused; Db2 does not support it. After a failure
+    in the post-upgrade step the storage may already be at the new level, in which case the old container
+    cannot start again; the result names the backup images to restore with M(db2ops.docker.db2_restore).
+seealso:
+  - module: db2ops.docker.db2_container_info
+  - module: db2ops.docker.db2_backup
+"""
+
+EXAMPLES = r"""
+- name: Fix pack 4 for db2server, as in the cookbook
+  db2ops.docker.db2_container_upgrade:
+    container: db2server
+    image: store/ibmcorp/db2_developer_c:11.1.4.4-x86_64
+
+- name: Version upgrade with an online backup, removing the old container when verified
+  db2ops.docker.db2_container_upgrade:
+    container: db2prod
+    image: icr.io/db2_community/db2:11.5.9.0
+    backup:
+      mode: online
+      path: /database/backup/pre-11.5
+    old_container: remove
+    ready_timeout: 1800
+  register: upgrade
+
+- name: Show the downtime
+  ansible.builtin.debug:
+    msg: "{{ upgrade.from.level }} -> {{ upgrade.to.level }} in {{ upgrade.downtime_seconds }} s"
+"""
+
+RETURN = r"""
+container:
+  description: The container's name.
+  returned: always
+  type: str
+  sample: db2server
+from:
+  description: Image, image id and Db2 level before.
+  returned: always
+  type: dict
+  sample: {image: "store/ibmcorp/db2_developer_c:11.1.3.3a-x86_64", image_id: "sha256:18585aea3e7b", level: 11.1.3.3a}
+to:
+  description: Image, image id and Db2 level after; C(level_verified) is what C(db2level) reported.
+  returned: always
+  type: dict
+  sample: {image: "store/ibmcorp/db2_developer_c:11.1.4.4-x86_64", image_id: "sha256:399b96dc7c1b", level: 11.1.4.4,
+           level_verified: 11.1.4.4}
+steps:
+  description: Each step with its status (C(planned), C(done), C(failed)), seconds and detail.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: backup, status: done, seconds: 2.1, detail: "TESTDB 20191106143831"}]
+backups:
+  description: Backup images taken before the stop.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{database: TESTDB, timestamp: "20191106143831", mode: offline, path: /database/backup,
+            files: [/database/backup/TESTDB.0.db2inst1.DBPART000.20191106143831.001]}]
+downtime_seconds:
+  description: From the stop of the old container to the verified new one (post-upgrade tasks included).
+  returned: when an upgrade ran
+  type: float
+  sample: 96.4
+post_upgrade:
+  description: The post-upgrade tasks that ran.
+  returned: when O(post_upgrade=true) and an upgrade ran
+  type: list
+  elements: str
+old_container:
+  description: Name under which the old container was kept; null when removed.
+  returned: when an upgrade ran
+  type: str
+  sample: db2server_11.1.3.3a
+carried_over:
+  description: What was carried from the old container to the new one.
+  returned: when an upgrade is planned or ran
+  type: dict
+rolled_back:
+  description: Whether a failure was rolled back.
+  returned: always
+  type: bool
+rollback:
+  description: How the rollback went (C(status) done or failed, C(detail)).
+  returned: when a rollback ran
+  type: dict
+resumed:
+  description: True when this run continued an upgrade that an earlier, killed run had left half done.
+  returned: when resumed
+  type: bool
+commands:
+  description: The Docker operations and Db2 commands run (or planned in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_REQUIRED_TOGETHER,
+    DockerModuleClient,
+    docker_argument_spec,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.upgrade import ContainerUpgrade, UpgradeError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(dict(
+            container=dict(type="str", required=True),
+            image=dict(type="str", required=True),
+            target_level=dict(type="str"),
+            pull=dict(type="str", choices=["missing", "never"], default="missing"),
+            backup=dict(type="dict", default={}, options=dict(
+                mode=dict(type="str", choices=["offline", "online", "none"], default="offline"),
+                path=dict(type="str", default="/database/backup"),
+                compress=dict(type="bool", default=False),
+            )),
+            post_upgrade=dict(type="bool", default=True),
+            old_container=dict(type="str", choices=["keep", "remove"], default="keep"),
+            stop_timeout=dict(type="int", default=120),
+            ready_timeout=dict(type="int", default=900),
+            exec_timeout=dict(type="int", default=3600),
+        )),
+        required_together=DOCKER_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    docker = DockerModuleClient(module)
+    upgrade = ContainerUpgrade(docker.api, module.params, check_mode=module.check_mode, diff=module._diff)
+    try:
+        result = upgrade.run()
+    except UpgradeError as exc:
+        result = upgrade.finish()
+        if result.get("rolled_back"):
+            outcome = "rolled back: %s" % result["rollback"]["detail"]
+        elif result.get("changed"):
+            outcome = "nothing was rolled back"
+        else:
+            outcome = "nothing was changed"
+        message = "upgrade of %s to %s failed at step %s: %s" % (
+            module.params["container"], module.params["image"], exc.step, exc)
+        if "nothing was changed" not in str(exc):
+            message += "; " + outcome
+        docker.fail(message, **result)
+    finally:
+        docker.close()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
