@@ -702,6 +702,8 @@ def plan_changes(wanted, existing, schema, hasher=hash_password):
                     mods.append((ldap.MOD_REPLACE, name, _encode(want) or None))
                     before[name], after[name] = have, want
             else:
+                if name == "objectClass":  # implied by every class; entries made without it stay so
+                    want_n.pop("top", None)
                 added = [v for k, v in want_n.items() if k not in have_n]
                 removed = [v for k, v in have_n.items() if k not in want_n] if mode == "exact" else []
                 if added:
@@ -903,7 +905,7 @@ def batch_items(params, options, shared, key, list_name):
                             % (", ".join(stray), list_name))
     merged = []
     for item in items:
-        one = dict(item)
+        one = dict((name, item.get(name)) for name in options)
         for name in shared:
             if one.get(name) is None:
                 one[name] = params.get(name)
@@ -937,12 +939,13 @@ def _extra_attributes(what, attributes, managed, attrs, option_names):
         option_names[name] = "attributes.%s" % name
 
 
-def _duplicates(keys, what):
+def _duplicates(pairs):
+    """LdapError when two items of the batch share a key; pairs are (comparison key, label)."""
     seen = {}
     problems = []
-    for index, key in enumerate(keys):
+    for index, (key, label) in enumerate(pairs):
         if key in seen:
-            problems.append("%s appears twice in the batch (items %d and %d)" % (what % key, seen[key] + 1, index + 1))
+            problems.append("%s appears twice in the batch (items %d and %d)" % (label, seen[key] + 1, index + 1))
         seen.setdefault(key, index)
     if problems:
         raise LdapError("; ".join(problems))
@@ -971,21 +974,22 @@ def user_wanted(params, parent_dn):
             values["sn"] = uid  # as the cookbook: sn is required by person, uid is the natural value
         if values["home_directory"] is None and "posixaccount" in lower_classes:
             values["home_directory"] = "/home/%s" % uid
-        attrs, option_names = {"objectClass": classes}, {}
+        attrs = {"objectClass": classes}
+        option_names = dict((attr, option) for option, attr in _USER_ATTRS.items())
         for option, attr in _USER_ATTRS.items():
             value = values[option]
             if value is None:
                 continue
             attrs[attr] = [check_text("%s: %s" % (what, option), str(v)) for v in (value if isinstance(value, list) else [value])]
-            option_names[attr] = option
         _extra_attributes(what, item["attributes"], {a.lower() for a in _USER_ATTRS.values()}, attrs, option_names)
         if item["password"] is not None:
             check_text("%s: password" % what, item["password"])
         wanted.append(Wanted(dn, what, attrs=attrs, modes={"objectClass": "append"}, password=item["password"],
                              update_password=item["update_password"], password_hash=params["password_hash"],
                              option_names=option_names))
-    _duplicates([normalize_dn(w.dn) for w in wanted], "user %s")
-    _duplicates([w.attrs["uidNumber"][0] for w in wanted if w.attrs.get("uidNumber")], "uid_number %s")
+    _duplicates([(normalize_dn(w.dn), w.label) for w in wanted])
+    _duplicates([(int(w.attrs["uidNumber"][0]), "uid_number %s" % w.attrs["uidNumber"][0])
+                 for w in wanted if w.attrs.get("uidNumber")])
     return wanted
 
 
@@ -1088,18 +1092,18 @@ def group_wanted(items, parent_dn, resolved):
                             "or use object_class=posixGroup for a group that may be empty"
                             % (what, object_class, member_attr))
         attrs = {"objectClass": ["top", object_class], "cn": [name]}
-        option_names = {"cn": "name", member_attr: "members"}
+        option_names = {"cn": "name", member_attr: "members", "gidNumber": "gid_number"}
         if item["members"] is not None or mode == "exact":
             attrs[member_attr] = members
         if item["description"] is not None:
             attrs["description"] = [check_text("%s: description" % what, item["description"])]
         if item["gid_number"] is not None:
             attrs["gidNumber"] = [str(item["gid_number"])]
-            option_names["gidNumber"] = "gid_number"
         _extra_attributes(what, item["attributes"], {"cn", "description", "gidnumber", member_attr.lower()},
                           attrs, option_names)
         wanted.append(Wanted(dn, what, attrs=attrs, option_names=option_names,
                              modes={"objectClass": "append", member_attr: mode}))
-    _duplicates([normalize_dn(w.dn) for w in wanted], "group %s")
-    _duplicates([w.attrs["gidNumber"][0] for w in wanted if w.attrs.get("gidNumber")], "gid_number %s")
+    _duplicates([(normalize_dn(w.dn), w.label) for w in wanted])
+    _duplicates([(int(w.attrs["gidNumber"][0]), "gid_number %s" % w.attrs["gidNumber"][0])
+                 for w in wanted if w.attrs.get("gidNumber")])
     return wanted
