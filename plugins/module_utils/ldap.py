@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import re
+import socket
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -27,6 +28,7 @@ try:
     import ldap.dn
     import ldap.filter
     import ldap.schema
+    import ldapurl
     from ldap.controls import SimplePagedResultsControl
 
     HAS_LDAP = True
@@ -347,12 +349,27 @@ def _is_tls_failure(exc):
     return any(word in info for word in ("certificate", "tls", "ssl", "handshake", "issuer", "x509"))
 
 
+def _tcp_answers(uri, timeout):
+    """Whether something accepts TCP connections at the host:port of an ldaps:// URI."""
+    parsed = ldapurl.LDAPUrl(uri)
+    host, _sep, port = parsed.hostport.rpartition(":") if ":" in parsed.hostport else (parsed.hostport, "", "636")
+    try:
+        socket.create_connection((host.strip("[]") or "localhost", int(port or 636)), timeout=timeout).close()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def describe_connect_error(conn, stage, exc):
     uri, ca = conn["uri"], conn["ca_path"] or "the system/libldap default CA"
     if isinstance(exc, ldap.INVALID_CREDENTIALS):
-        return "Invalid credentials: %s at %s rejected bind_dn %s and its password" % (uri, uri, conn["bind_dn"])
+        return "Invalid credentials: %s rejected bind_dn %s and its password" % (uri, conn["bind_dn"])
     if isinstance(exc, ldap.INVALID_DN_SYNTAX):
         return "%s rejected bind_dn %s as an invalid DN" % (uri, conn["bind_dn"])
+    if conn["tls"] == "ldaps" and isinstance(exc, ldap.SERVER_DOWN) and _tcp_answers(uri, conn["timeout"]):
+        exc = ldap.CONNECT_ERROR(*exc.args)  # libldap hides a failed handshake behind "Can't contact"
+    if isinstance(exc, ldap.SERVER_DOWN) and not _is_tls_failure(exc):
+        return "Cannot reach the LDAP server at %s (%s): check host, port and that slapd runs" % (uri, error_text(exc))
     if stage == "starttls" and isinstance(exc, ldap.PROTOCOL_ERROR):
         return "%s does not offer StartTLS (%s); use ldaps:// or, on a trusted network only, start_tls=false" % (
             uri, error_text(exc))
@@ -361,11 +378,6 @@ def describe_connect_error(conn, stage, exc):
         return ("TLS with %s failed (%s): the server certificate could not be verified against %s, or the "
                 "host name in server_uri is not in it; set ca_path to the CA that signed the server "
                 "certificate" % (uri, error_text(exc), ca))
-    if isinstance(exc, ldap.SERVER_DOWN):
-        if conn["tls"] == "ldaps":
-            return ("Cannot reach %s or its TLS handshake failed (%s): check the host and port, and that ca_path "
-                    "(%s) is the CA of the server certificate" % (uri, error_text(exc), ca))
-        return "Cannot reach the LDAP server at %s (%s): check host, port and that slapd runs" % (uri, error_text(exc))
     if isinstance(exc, ldap.TIMEOUT):
         return "The LDAP server at %s did not answer within %ss" % (uri, conn["timeout"])
     if isinstance(exc, ldap.CONFIDENTIALITY_REQUIRED):
