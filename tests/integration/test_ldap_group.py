@@ -20,9 +20,12 @@ def group_args(slapd, ous, **extra):
     return slapd.args(**{"groups_ou": groups_ou.split(",")[0], "members_base": users_ou, **extra})
 
 
+def members_of(dns):
+    return sorted(ldap.dn.dn2str(ldap.dn.str2dn(v)).lower() for v in dns)
+
+
 def members(slapd, dn, attr="uniqueMember"):
-    entry = slapd.entry(dn) or {}
-    return sorted(ldap.dn.dn2str(ldap.dn.str2dn(v)).lower() if attr != "memberUid" else v for v in entry.get(attr, []))
+    return members_of((slapd.entry(dn) or {}).get(attr, []))
 
 
 def test_cookbook_groups_exact_then_append(slapd, ous, tmp_path):
@@ -55,9 +58,9 @@ def test_cookbook_groups_exact_then_append(slapd, ous, tmp_path):
 
     _proc, r = run_module(tmp_path, "db2_ldap_group", group_args(slapd, ous, name="db2iadm1",
                                                                  members=["rbobby", "db2inst1"]), check=True, diff=True)
-    assert r["changed"] and r["diff"]["after"][iadm]["uniqueMember"] == [f"cn=rbobby,{users_ou}",
-                                                                         f"cn=db2inst1,{users_ou}"] or \
-        sorted(r["diff"]["after"][iadm]["uniqueMember"]) == sorted([f"cn=db2inst1,{users_ou}", f"cn=rbobby,{users_ou}"])
+    assert r["changed"] and len(r["diff"]["before"][iadm]["uniqueMember"]) == 3
+    assert members_of(r["diff"]["after"][iadm]["uniqueMember"]) == [f"cn=db2inst1,{users_ou}".lower(),
+                                                                    f"cn=rbobby,{users_ou}".lower()]
     assert len(members(slapd, iadm)) == 3  # check mode wrote nothing
     _proc, r = run_module(tmp_path, "db2_ldap_group", group_args(slapd, ous, name="db2iadm1",
                                                                  members=["rbobby", "db2inst1"]))
