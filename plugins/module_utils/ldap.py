@@ -174,6 +174,13 @@ def _integer(value):
         return value
 
 
+def _safe_normalize_dn(value):
+    try:
+        return normalize_dn(value)
+    except LdapError:
+        return value
+
+
 def _unique_member(value):
     dn, _sep, uid = value.partition("#'")  # nameAndOptionalUID: `dn#'0101'B`
     try:
@@ -195,16 +202,9 @@ _NORMALISERS = {
     "objectidentifiermatch": lambda v: v.strip().casefold(),
     "integermatch": _integer,
     "booleanmatch": lambda v: v.strip().upper(),
-    "distinguishednamematch": lambda v: _safe_normalize_dn(v),
+    "distinguishednamematch": _safe_normalize_dn,
     "uniquemembermatch": _unique_member,
 }
-
-
-def _safe_normalize_dn(value):
-    try:
-        return normalize_dn(value)
-    except LdapError:
-        return value
 
 
 def _exact(value):

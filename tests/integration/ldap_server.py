@@ -114,7 +114,7 @@ def start_slapd(client, tmp_dir: Path, name: str):
         )
         container.start()
         wait_for_log(container, READY)
-        stream, _ = container.get_archive(CA_IN_CONTAINER)
+        stream, _stat = container.get_archive(CA_IN_CONTAINER)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             ca = tar.extractfile(tar.next()).read()
         ca_path = tmp_dir / "ldap-ca.crt"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ldap
 
-from ldap_server import BASE, ous, slapd  # noqa: F401 (fixtures)
+from ldap_server import BASE
+# The fixtures, used as test arguments:
+from ldap_server import ous, slapd  # noqa: F401 pylint: disable=unused-import
 from playbook import run_module
 
 

@@ -7,7 +7,9 @@ import ldap
 import ldap.modlist
 import pytest
 
-from ldap_server import ADMIN, BASE, READONLY, READONLY_PW, ous, slapd  # noqa: F401 (fixtures)
+from ldap_server import BASE, READONLY, READONLY_PW
+# The fixtures, used as test arguments:
+from ldap_server import ous, slapd  # noqa: F401 pylint: disable=unused-import
 from playbook import run_module
 
 
@@ -60,8 +62,8 @@ def test_create_rerun_password_change_on_create_and_absent(slapd, ous, tmp_path)
         {k: v for k, v in before.items() if k != dn("rbobby", users_ou)}
 
     users[1]["password"] = "ignored-because-on-create"
-    _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, users=users,
-                                                                 update_password="on_create"))
+    args = users_args(slapd, users_ou, users=users, update_password="on_create")
+    _proc, r = run_module(tmp_path, "db2_ldap_user", args)
     assert r["changed"] is False, r
     assert slapd.can_bind(dn("rbobby", users_ou), "new-ricky")
 

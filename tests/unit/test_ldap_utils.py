@@ -213,15 +213,16 @@ def test_new_user_is_one_add_with_a_hashed_password_and_masked_diff():
 
 
 def test_unchanged_entry_is_no_write_even_with_other_case_and_number_forms():
-    existing = [stored("CN=DB2INST1,ou=users,dc=example,dc=org", "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP",
-                       **dict(DB2INST1, cn="DB2Inst1", uidNumber="01000", objectClass=["inetOrgPerson", "posixAccount"]))]
+    other_forms = {**DB2INST1, "cn": "DB2Inst1", "uidNumber": "01000", "objectClass": ["inetOrgPerson", "posixAccount"]}
+    existing = [stored("CN=DB2INST1,ou=users,dc=example,dc=org", "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP", **other_forms)]
     plan = plan_users(existing, password="mypassword", **DB2INST1_ARGS)
     assert not plan.changed and plan.ops == []
 
 
 def test_only_the_changed_attributes_and_password_are_modified():
     existing = [stored(DN, "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP", **DB2INST1)]
-    plan = plan_users(existing, password="new-pw", **dict(DB2INST1_ARGS, login_shell="/bin/ksh"))
+    args = {**DB2INST1_ARGS, "login_shell": "/bin/ksh"}
+    plan = plan_users(existing, password="new-pw", **args)
     (kind, dn, mods), = plan.ops
     assert kind == "modify" and plan.updated == [DN]
     assert [(op, name) for op, name, _v in mods] == [(ldap.MOD_REPLACE, "loginShell"), (ldap.MOD_REPLACE, "userPassword")]
