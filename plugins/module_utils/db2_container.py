@@ -22,6 +22,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     env_dict,
+    get_container,
     mask_env,
     started_at_epoch,
     wait_for_log,
@@ -41,6 +42,8 @@ FACTS_SCRIPT = "; ".join(
         ("db2level", "db2level"),
         ("active", "db2 list active databases"),
         ("directory", "db2 list db directory"),
+        # Free space for backups on the storage, and what the databases take (KiB).
+        ("storage", 'df -Pk "${STORAGE_DIR:-/database}" | tail -1; du -sk "${STORAGE_DIR:-/database}/data"'),
     )
 ) + "; db2 terminate >/dev/null 2>&1; true"
 
@@ -69,6 +72,18 @@ def require_db2_container(inspect):
         raise NotDb2Container(
             "container %s (image %s) is not a Db2 container: its entrypoint is not under %s and it has "
             "no DB2INSTANCE/LICENSE environment" % (container_name(inspect), config.get("Image"), DB2_SETUP_DIR))
+
+
+def open_running_db2(api, name):
+    """inspect data of a running Db2 container; DockerOperationError naming why not otherwise."""
+    inspect = get_container(api, name)
+    if inspect is None:
+        raise DockerOperationError("container %s does not exist" % name)
+    require_db2_container(inspect)
+    state = inspect.get("State") or {}
+    if not state.get("Running"):
+        raise DockerOperationError("container %s is not running (state: %s)" % (name, state.get("Status")))
+    return inspect
 
 
 def instance_owner(inspect):
@@ -160,11 +175,23 @@ def db2_facts(api, inspect, timeout=120):
     directory = parse_database_blocks(sections.get("directory", {}).get("output", ""), key="Database alias")
     return dict(
         db2level=level,
+        storage_usage=parse_storage_usage(sections.get("storage", {}).get("output", "")),
         instance_started="SQL1032N" not in codes,
         active_databases=active_databases(active_output),
         databases=sorted(set(e.get("Database name", e.get("Database alias")) for e in directory
                              if e.get("Database name") or e.get("Database alias"))),
     )
+
+
+def parse_storage_usage(text):
+    """`df -Pk dir | tail -1` then `du -sk dir/data` -> {free_kb, size_kb, data_kb}; empty if unknown."""
+    lines = [line.split() for line in text.strip().splitlines()]
+    usage = {}
+    if lines and len(lines[0]) >= 6 and lines[0][3].isdigit():
+        usage.update(size_kb=int(lines[0][1]), free_kb=int(lines[0][3]))
+    if len(lines) > 1 and lines[1] and lines[1][0].isdigit():
+        usage["data_kb"] = int(lines[1][0])
+    return usage
 
 
 def probe_ready(clp, databases):
@@ -268,7 +295,8 @@ def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120)
 
     def describe(inspect):
         summary = container_summary(inspect)
-        summary.update(db2level=None, instance_started=None, active_databases=[], databases=[], error=None)
+        summary.update(db2level=None, instance_started=None, active_databases=[], databases=[],
+                       storage_usage={}, error=None)
         if gather_db2 and summary["running"]:
             try:
                 summary.update(db2_facts(api, inspect, timeout=timeout))

@@ -221,6 +221,12 @@ containers:
       type: list
       elements: str
       sample: [TESTDB]
+    storage_usage:
+      description:
+        - Space on the storage in KiB, as seen inside the container (C(df) of C(/database)), and what the
+          databases under C(/database/data) take (C(du)); empty when not asked.
+      type: dict
+      sample: {size_kb: 102687672, free_kb: 55123456, data_kb: 183400}
     error:
       description: Why the Db2 facts of a running container could not be read; null when they were.
       type: str

@@ -115,3 +115,9 @@ def test_split_facts_sections():
     text = "%s db2level\nDB21085I ...\n%s rc=0\n%s active\nSQL1611W  none\n%s rc=2\n" % (mark, mark, mark, mark)
     assert db2_container.split_sections(text) == {
         "db2level": {"output": "DB21085I ...", "rc": 0}, "active": {"output": "SQL1611W  none", "rc": 2}}
+
+
+def test_storage_usage():
+    text = "/dev/vda  263174212 180000000  83174212  69% /database\n183400\t/database/data\n"
+    assert db2_container.parse_storage_usage(text) == {"size_kb": 263174212, "free_kb": 83174212, "data_kb": 183400}
+    assert db2_container.parse_storage_usage("df: /database: No such file or directory\n") == {}
