@@ -43,6 +43,7 @@ images: dockerd
 	@tests/images/build.sh
 
 demo: setup
+	@scripts/demo-fleet.sh up
 	@$(BIN)/ansible-playbook -i inventory/demo playbooks/demo.yml
 
 unit: venv collection

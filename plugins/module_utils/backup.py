@@ -14,6 +14,7 @@ import re
 import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import exec_in_container
 
 # Db2 9.7+ names a backup image DBALIAS.TYPE.INSTANCE.DBPARTnnn.TIMESTAMP.SEQ; type 0 = full
 # database backup (IBM docs: "Backup overview", image naming).
@@ -104,6 +105,16 @@ def timestamp_age_seconds(timestamp, now=None):
     return (now or time.time()) - then
 
 
+def prepare_directory(clp, path):
+    """Create the backup directory for the instance owner: IBM's setup leaves /database root-owned."""
+    script = 'test -d "$1" || install -d -o "$2" -g "$(id -gn "$2")" -m 0750 "$1"; su -s /bin/sh "$2" -c \'test -w "$0"\' "$1"'
+    result = exec_in_container(clp.api, clp.container_id, ["/bin/sh", "-c", script, "sh", path, clp.instance],
+                               user="root", timeout=60)
+    if result.rc != 0:
+        raise Db2Error("backup path %s cannot be created or written by %s: %s"
+                       % (path, clp.instance, (result.stdout + result.stderr).strip() or "not writable"))
+
+
 def run_backup(clp, databases, path, online=False, compress=False, force_applications=False,
                reactivate=(), check_mode=False):
     """Back up each database, one CLP session each; returns (backups, commands).
@@ -112,12 +123,9 @@ def run_backup(clp, databases, path, online=False, compress=False, force_applica
     afterwards, as they were. Raises Db2Error on the first failure.
     backups: [{database, timestamp, mode, path, files}]
     """
-    commands = ["mkdir -p %s" % path]
+    commands = ["install -d -o %s %s" % (clp.instance, path)]
     if not check_mode:
-        result = clp.shell("mkdir -p %s && test -w %s" % (path, path))
-        if result.rc != 0:
-            raise Db2Error("backup path %s cannot be created or written by %s: %s"
-                           % (path, clp.instance, (result.stdout + result.stderr).strip()))
+        prepare_directory(clp, path)
     backups = []
     for database in databases:
         statements = force_statements() if force_applications and not online else []
