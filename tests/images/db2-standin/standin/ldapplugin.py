@@ -192,7 +192,7 @@ def _describe(error):
     if error is None:
         return ""
     info = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    return "%s %s" % (info.get("desc", str(error)), info.get("info", "")).strip()
+    return ("%s %s" % (info.get("desc", str(error)), info.get("info", ""))).strip()
 
 
 def _find_user(conn, config, attribute, value):
