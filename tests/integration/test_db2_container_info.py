@@ -158,4 +158,3 @@ class TestTlsDaemon:
         result = info(tmp_path, docker_host=f"tcp://{tls_daemon.tcp}")
         assert result["failed"]
         assert "needs ca_path" in result["msg"]
-

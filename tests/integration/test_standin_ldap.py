@@ -104,7 +104,7 @@ def pair(standin_images, openldap_image, docker_client, tmp_path_factory):
         wait_for_log(slapd, "openldap-test: slapd ready")
         wait_for_log(db2, SETUP_DONE)
         # The CA of slapd into the instance owner's sqllib/cfg.
-        stream, _ = slapd.get_archive(CA_PATH)
+        stream = slapd.get_archive(CA_PATH)[0]
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             pem = tar.extractfile(tar.next()).read()
         assert exec_owner(db2, "cat > %s" % CA_IN_DB2, stdin=pem.decode())[0] == 0

@@ -157,7 +157,7 @@ def _hosts(config):
     default_port = 636 if config["ENABLE_SSL"] else 389
     scheme = "ldaps" if config["ENABLE_SSL"] else "ldap"
     for host in config["LDAP_HOST"].split():
-        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        name, port = host.split(":") if host.count(":") == 1 else (host, "")
         yield "%s://%s:%s" % (scheme, name or host, port or default_port)
 
 
@@ -195,10 +195,15 @@ def _describe(error):
     return ("%s %s" % (info.get("desc", str(error)), info.get("info", ""))).strip()
 
 
+def _filter(object_class, attribute, value):
+    """(&(objectClass=C)(A=V)) with the values escaped (RFC 4515)."""
+    escape = ldap.filter.escape_filter_chars
+    return "(&(objectClass=%s)(%s=%s))" % (escape(object_class), attribute, escape(value))
+
+
 def _find_user(conn, config, attribute, value):
     """(dn, attributes) of the one user whose `attribute` is `value`; None if there is none."""
-    search = "(&(objectClass=%s)(%s=%s))" % (ldap.filter.escape_filter_chars(config["USER_OBJECTCLASS"]),
-                                            attribute, ldap.filter.escape_filter_chars(value))
+    search = _filter(config["USER_OBJECTCLASS"], attribute, value)
     wanted = [config["AUTHID_ATTRIBUTE"]]
     if config.get("GROUP_LOOKUP_METHOD") == "USER_ATTRIBUTE":
         wanted.append(config["GROUP_LOOKUP_ATTRIBUTE"])
@@ -265,9 +270,7 @@ def groups_for_authid(instance, authid):
 
 
 def _groups_by_member(conn, config, member_dn, seen):
-    search = "(&(objectClass=%s)(%s=%s))" % (ldap.filter.escape_filter_chars(config["GROUP_OBJECTCLASS"]),
-                                            config["GROUP_LOOKUP_ATTRIBUTE"],
-                                            ldap.filter.escape_filter_chars(member_dn))
+    search = _filter(config["GROUP_OBJECTCLASS"], config["GROUP_LOOKUP_ATTRIBUTE"], member_dn)
     names = []
     for dn, attrs in conn.search_s(config.get("GROUP_BASEDN", ""), ldap.SCOPE_SUBTREE, search,
                                    [config["GROUPNAME_ATTRIBUTE"]]):
@@ -306,8 +309,8 @@ def os_groups(user):
         entry = pwd.getpwnam(user.lower())
     except KeyError:
         return []
-    names = {grp.getgrgid(entry.pw_gid).gr_name} | {g.gr_name for g in grp.getgrall()
-                                                     if entry.pw_name in g.gr_mem}
+    names = {grp.getgrgid(entry.pw_gid).gr_name}
+    names |= {group.gr_name for group in grp.getgrall() if entry.pw_name in group.gr_mem}
     return sorted(name.upper() for name in names)
 
 
