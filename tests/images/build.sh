@@ -16,6 +16,8 @@ base_tag="db2ops/base:bookworm"
 # Everything the stand-in and slapd images need; changing this list rebuilds the base.
 base_packages="bash,passwd,procps,python3,python3-ldap,sqlite3,ldap-utils,slapd,openssl,ca-certificates,util-linux,login"
 standin_levels="11.1.3.3a 11.1.4.4 11.5.8.0"
+# Parallel worktrees that change the stand-in can test under their own tags (default: shared).
+standin_repo="${DB2OPS_STANDIN_REPO:-db2ops/db2-standin}"
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 
@@ -71,11 +73,11 @@ build_context() { # tag dir [build-arg ...]
 build_standin() {
   local ctx="$here/db2-standin"
   for level in $standin_levels; do
-    build_context "db2ops/db2-standin:$level" "$ctx" "DB2_LEVEL=$level"
+    build_context "$standin_repo:$level" "$ctx" "DB2_LEVEL=$level"
   done
   # Fault variants: properties of the image, as in real life. Both claim level 11.1.4.4.
-  build_context "db2ops/db2-standin:11.1.4.4-failsetup" "$ctx" "DB2_LEVEL=11.1.4.4" "STANDIN_FAULT=failsetup"
-  build_context "db2ops/db2-standin:11.1.4.4-neverready" "$ctx" "DB2_LEVEL=11.1.4.4" "STANDIN_FAULT=neverready"
+  build_context "$standin_repo:11.1.4.4-failsetup" "$ctx" "DB2_LEVEL=11.1.4.4" "STANDIN_FAULT=failsetup"
+  build_context "$standin_repo:11.1.4.4-neverready" "$ctx" "DB2_LEVEL=11.1.4.4" "STANDIN_FAULT=neverready"
 }
 
 build_openldap() {

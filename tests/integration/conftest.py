@@ -19,7 +19,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "tests" / "images" / "build.sh"
-STANDIN_REPO = "db2ops/db2-standin"
+# DB2OPS_STANDIN_REPO: own tags for a worktree that changes the stand-in (build.sh honours it).
+STANDIN_REPO = os.environ.get("DB2OPS_STANDIN_REPO", "db2ops/db2-standin")
 STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0")
 OPENLDAP_IMAGE = "db2ops/openldap:test"
 

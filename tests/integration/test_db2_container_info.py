@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
+from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, STANDIN_REPO, wait_for_log
 from playbook import run_module
 
 SETUP_DONE = "(*) Setup has completed."
@@ -33,7 +33,7 @@ def test_reports_level_storage_env_ports_and_databases(tmp_path, running_db2, st
     assert result["changed"] is False
     (c,) = result["containers"]
     assert c["name"] == running_db2.name
-    assert c["image"] == "db2ops/db2-standin:11.1.3.3a"
+    assert c["image"] == STANDIN_REPO + ":11.1.3.3a"
     assert c["image_id"] == running_db2.image.id
     assert (c["state"], c["running"], c["hostname"], c["instance"]) == ("running", True, running_db2.name, "db2inst1")
     assert c["db2level"] == {

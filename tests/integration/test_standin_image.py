@@ -295,7 +295,8 @@ def test_custom_scripts_run_after_setup_and_on_restart(standin_images, container
                                environment={**BASE_DB2_ENV, **FAST_SETUP_ENV, "DBNAME": "TESTDB"},
                                volumes={str(storage): {"bind": "/database", "mode": "rw"},
                                         str(custom): {"bind": "/var/custom", "mode": "ro"}})
-    log = wait_for_log_count(container, "(*) Activating database TESTDB...\n", 1)
+    # Wait for the script's db2 output too, not only its first line.
+    log = wait_for_log_count(container, "been activated on one or more nodes.\n", 1)
     assert log.index(SETUP_DONE) < log.index("(*) Running user-provided scripts ... \n") \
         < log.index("(*) Running activate_dbs.sh ...\n")
     # Setup activated the database it created, so the script's ACTIVATE only warns.
@@ -402,12 +403,22 @@ def test_dbm_cfg_and_registry(testdb):
 def test_plugin_parameters_take_effect_at_next_db2start(testdb):
     connect = "db2 connect to testdb user db2inst1 using %s" % BASE_DB2_ENV["DB2INST1_PASSWORD"]
     try:
-        assert run_db2(testdb, "db2 update dbm cfg using srvcon_pw_plugin IBMLDAPauthserver")[0] == 0
+        assert run_db2(testdb, "db2 update dbm cfg using srvcon_pw_plugin MYPLUGIN")[0] == 0
         assert run_db2(testdb, connect)[0] == 0  # configured, not in effect before db2start
         assert run_db2(testdb, "db2stop force && db2start")[0] == 0
-        # In effect now; the stand-in does not imitate plug-ins yet, so password checks fail.
+        # In effect now; plug-ins other than IBM's LDAP ones are not imitated: passwords fail.
         assert run_db2(testdb, connect) == (4, 'SQL30082N  Security processing failed with reason "15" '
                                                '("PROCESSING FAILURE").  \nSQLSTATE=08001\n')
+        # IBM's LDAP plug-in initialises at db2start and, without IBMLDAPSecurity.ini, fails it.
+        assert run_db2(testdb, "db2 update dbm cfg using srvcon_pw_plugin IBMLDAPauthserver")[0] == 0
+        code, out = run_db2(testdb, "db2stop force; db2start")
+        assert code == 1 and out.endswith(
+            'SQL1365N  db2start or db2stop failed in processing the plugin \n"IBMLDAPauthserver". '
+            'Reason code = "3".\n'), out
+        assert run_db2(testdb, "db2gcf -s")[0] == 1  # the instance stays stopped
+        assert "MESSAGE : db2ldapReadConfig: can't open config file " \
+               "'/database/config/db2inst1/sqllib/cfg/IBMLDAPSecurity.ini'\n" in \
+               run_db2(testdb, "cat ~/sqllib/db2dump/DIAG0000/db2diag.log")[1]
     finally:
         run_db2(testdb, "db2 update dbm cfg using srvcon_pw_plugin NULL; db2stop force; db2start; "
                         "db2 activate database testdb")

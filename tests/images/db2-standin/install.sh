@@ -38,6 +38,11 @@ wrapper "$db2dir/bin/db2" clp
 for tool in db2level db2start db2stop db2set db2fupdt db2gcf db2ts; do
   wrapper "$db2dir/bin/$tool" tools "$tool"
 done
+# The catalog update tool of this version only: db2updv111 on 11.1, db2updv115 on 11.5.
+case "$level" in
+  11.1.*) wrapper "$db2dir/bin/db2updv111" catalog db2updv111 ;;
+  11.5.*) wrapper "$db2dir/bin/db2updv115" catalog db2updv115 ;;
+esac
 for tool in db2icrt db2iupdt db2iupgrade; do
   wrapper "$db2dir/instance/$tool" setup "$tool"
 done

@@ -5,8 +5,9 @@ db2ckpw helper reads the shadow file); the stand-in reads /etc/shadow directly, 
 instance owner may do as a member of group `shadow`.
 
 The server plug-in is the SRVCON_PW_PLUGIN in effect, i.e. read at the last db2start, not the
-configured one (facts file 5: the plug-in parameters are not configurable online). Plug-ins are
-not imitated yet: while one is in effect, connections with a password fail.
+configured one (facts file 5: the plug-in parameters are not configurable online). IBM's LDAP
+plug-in IBMLDAPauthserver is imitated by ldapplugin.py; with any other plug-in in effect,
+connections with a password fail (reason 15).
 """
 import hmac
 import warnings
@@ -21,10 +22,20 @@ PASSWORD_INVALID = ("24", "USERNAME AND/OR PASSWORD INVALID")
 PROCESSING_FAILURE = ("15", "PROCESSING FAILURE")
 
 
-def check(instance, user, password):
-    """None if the user may connect, else the SQL30082N (reason, reason text)."""
-    if instance.dbm_in_effect().get("SRVCON_PW_PLUGIN"):
-        return PROCESSING_FAILURE
+def authenticate(instance, user, password):
+    """(None, authorization ID) if the user may connect, else (SQL30082N (reason, text), None)."""
+    plugin = instance.dbm_in_effect().get("SRVCON_PW_PLUGIN")
+    if plugin:
+        from . import ldapplugin  # only needed (python-ldap) when a plug-in is in effect
+        if plugin == ldapplugin.SERVER_PLUGIN:
+            return ldapplugin.authenticate(instance, user, password)
+        return PROCESSING_FAILURE, None
+    failure = check_os_password(user, password)
+    return failure, (None if failure else user.upper())
+
+
+def check_os_password(user, password):
+    """None if the OS password of `user` is `password`, else the SQL30082N (reason, text)."""
     for name in dict.fromkeys((user, user.lower())):
         try:
             hashed = spwd.getspnam(name).sp_pwdp

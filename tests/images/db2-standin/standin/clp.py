@@ -15,7 +15,7 @@ import re
 import sqlite3
 import sys
 
-from . import auth, dbmcfg, dialect, levels, messages
+from . import auth, commands, dbmcfg, dialect, levels, messages
 from .database import VALID_NAME, Database, quote_identifier
 from .instance import Instance, NoInstance
 from .session import Session, connections
@@ -166,6 +166,14 @@ class Clp:
                     return getattr(self, "cmd_" + name)(**match.groupdict())
                 except dialect.SqlError as error:
                     return self.emit_error(error)
+        # Commands of the feature modules (standin/commands.py): backup, binds, ...
+        registered = commands.match(text.strip())
+        if registered:
+            handler, groups = registered
+            try:
+                return handler(self, **groups)
+            except dialect.SqlError as error:
+                return self.emit_error(error)
         return self.sql(text.strip())
 
     def close(self):
@@ -213,12 +221,12 @@ class Clp:
         if user is not None:
             if password is None:  # the real CLP would prompt; scripts cannot answer
                 raise dialect.SqlError("SQL30082N", reason="3", reason_text="PASSWORD MISSING")
-            failure = auth.check(self.instance, user, password)
+            failure, authid = auth.authenticate(self.instance, user, password)
             if failure:
                 raise dialect.SqlError("SQL30082N", reason=failure[0], reason_text=failure[1])
-            authid = user.upper()
         else:
             authid = pwd.getpwuid(os.geteuid()).pw_name.upper()
+        commands.check_usable(database, "connect")
         self.close()
         self.session.save({"db": database.alias, "authid": authid, "run": state["run"]})
         self.write(connection_information(database.alias, authid))
@@ -276,6 +284,7 @@ class Clp:
     def cmd_activate(self, db):
         self.require_started()
         database = self.require_database(db)
+        commands.check_usable(database, "activate")
         with self.instance.state() as state:
             if database.alias in state["active"]:
                 raise dialect.SqlError("SQL1490W")
@@ -351,6 +360,10 @@ class Clp:
             return self.emit_error(error)
         if self.conn is None or self.conn_db != database.alias:
             self.conn, self.conn_db = database.open(data["authid"]), database.alias
+        try:
+            text = commands.rewrite_sql(self, self.conn, text)  # e.g. table functions of plug-ins
+        except dialect.SqlError as error:
+            return self.emit_error(error)
         statement = dialect.prepare(text, data["authid"], database.alias)
         try:
             for schema in statement.schemas:

@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import levels, messages
+from . import catalog, ldapplugin, levels, messages
 from .instance import Instance, NoInstance
 from .session import connections
 
@@ -26,11 +26,11 @@ def db2level(_args):
     return 0
 
 
-def _stamped(msg_id):
+def _stamped(msg_id, **values):
     """db2start/db2stop: a timestamped line for member 0, then the message itself."""
     now = datetime.datetime.now().strftime("%m/%d/%Y %H:%M:%S")
-    sys.stdout.write("%s     0   0   %s\n" % (now, messages.bare(msg_id)))
-    sys.stdout.write(messages.message(msg_id))
+    sys.stdout.write("%s     0   0   %s\n" % (now, messages.bare(msg_id, **values)))
+    sys.stdout.write(messages.message(msg_id, **values))
 
 
 def db2start(_args):
@@ -40,9 +40,15 @@ def db2start(_args):
             _stamped("SQL1026N")
             return 1
         # The dbm cfg (security plug-ins included) is read now and stays in effect until db2stop.
-        state.update(started=True, run=state["run"] + 1, dbm=instance.dbm_cfg(), active=[])
+        dbm = instance.dbm_cfg()
+        failed = ldapplugin.load(instance, dbm)  # plug-ins initialise now (their ini too)
+        if failed:
+            _stamped("SQL1365N", plugin=failed, reason="3")
+            return 1
+        state.update(started=True, run=state["run"] + 1, dbm=dbm, active=[])
     instance.diag("Event", "db2star2", "base sys utilities, DB2StartMain, probe:911",
                   "ADM7513W  Database manager has started.", "START   : DB2 DBM\n")
+    catalog.warn_all_outdated(instance)  # databases still needing db2updv after a fix pack
     _stamped("SQL1063N")
     return 0
 
