@@ -564,4 +564,3 @@ def copy_image(source_api, target_api, name, check_mode=False, chunk_size=1024 *
         raise DockerOperationError("after loading, %s on the target is %s, not %s"
                                    % (name, loaded and loaded["Id"], source["Id"]))
     return result
-

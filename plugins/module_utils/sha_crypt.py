@@ -37,7 +37,7 @@ def _repeat(digest, length):
 def _b64(b2, b1, b0, count):
     value = (b2 << 16) | (b1 << 8) | b0
     out = []
-    for _ in range(count):
+    for dummy in range(count):
         out.append(_ITOA64[value & 0x3F])
         value >>= 6
     return "".join(out)
@@ -79,7 +79,7 @@ def sha512_crypt(password, salt, rounds=None):
 
 
 def new_salt(length=16):
-    return "".join(secrets.choice(_ITOA64) for _ in range(length))
+    return "".join(secrets.choice(_ITOA64) for dummy in range(length))
 
 
 def hash_password(password, rounds=None):

@@ -181,9 +181,41 @@ options:
     default: 1800
   copy_from:
     description:
-      - Copy O(name) from this Docker host instead of building it. Same connection options as this
-        module's own (C(docker_host), C(tls), C(validate_certs), C(ca_path), C(client_cert), C(client_key), C(timeout)).
+      - Copy O(name) from this Docker host instead of building it (no registry needed). The options mean
+        the same as this module's own connection options; no environment variable applies to them.
     type: dict
+    suboptions:
+      docker_host:
+        description:
+          - The source Docker daemon, C(unix://...) or C(tcp://host:2376).
+        type: str
+        required: true
+      tls:
+        description:
+          - Use TLS; by default on for C(tcp://) hosts.
+        type: bool
+      validate_certs:
+        description:
+          - Verify the source daemon's certificate against O(copy_from.ca_path).
+        type: bool
+        default: true
+      ca_path:
+        description:
+          - CA certificate of the source daemon.
+        type: path
+      client_cert:
+        description:
+          - Client certificate for the source daemon.
+        type: path
+      client_key:
+        description:
+          - Key of O(copy_from.client_cert).
+        type: path
+      timeout:
+        description:
+          - Seconds to wait for one answer of the source daemon.
+        type: int
+        default: 600
 notes:
   - Containers of the image start with C(/var/db2ops/entrypoint.sh); every C(docker run) option of
     the base image (C(LICENSE), C(DB2INST1_PASSWORD), C(DBNAME), C(-v .../database)) works as before.
@@ -277,7 +309,6 @@ removed_stage_images:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
-    DOCKER_COMMON_ARGS,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
@@ -308,7 +339,11 @@ def main():
             allowed_dest_dirs=dict(type="list", elements="path", default=[]),
             force=dict(type="bool", default=False),
             build_timeout=dict(type="int", default=1800),
-            copy_from=dict(type="dict", options=dict(DOCKER_COMMON_ARGS), required_together=DOCKER_REQUIRED_TOGETHER),
+            copy_from=dict(type="dict", options=dict(
+                docker_host=dict(type="str", required=True), tls=dict(type="bool"),
+                validate_certs=dict(type="bool", default=True), ca_path=dict(type="path"),
+                client_cert=dict(type="path"), client_key=dict(type="path"), timeout=dict(type="int", default=600)),
+                required_together=DOCKER_REQUIRED_TOGETHER),
         )),
         required_together=DOCKER_REQUIRED_TOGETHER,
         required_one_of=[["base_image", "copy_from"]],

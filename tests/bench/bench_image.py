@@ -94,7 +94,7 @@ def main():
     _build_images("standin")
     client = docker.from_env(timeout=300)
     name = "db2ops-bench/img-%s:11.1.4.4" % uuid.uuid4().hex[:8]
-    base_tag = name.split(":")[0] + "-base:11.1.4.4"
+    base_tag = name.split(":", maxsplit=1)[0] + "-base:11.1.4.4"
     client.images.get(BASE).tag(base_tag)
     workdir = Path(tempfile.mkdtemp(prefix="db2ops-bench-"))
     storage = workdir / "db2fs"
@@ -105,9 +105,9 @@ def main():
     try:
         build_s, first = module_time(args, workdir)
         assert first["changed"]
-        forced = [module_time(dict(args, force=True), workdir)[0] for _ in range(runs)]
+        forced = [module_time(dict(args, force=True), workdir)[0] for dummy in range(runs)]
         noop = []
-        for _ in range(runs):
+        for dummy in range(runs):
             elapsed, result = module_time(args, workdir)
             assert not result["changed"]
             noop.append(elapsed)
@@ -117,8 +117,8 @@ def main():
                                      volumes={str(storage): {"bind": "/database", "mode": "rw"}})
         wait_log(seed, READY)
         seed.remove(force=True, v=True)
-        built = [start_to_ready(client, name, storage, manual_activate=False) for _ in range(runs)]
-        manual = [start_to_ready(client, BASE, storage, manual_activate=True) for _ in range(runs)]
+        built = [start_to_ready(client, name, storage, manual_activate=False) for dummy in range(runs)]
+        manual = [start_to_ready(client, BASE, storage, manual_activate=True) for dummy in range(runs)]
     finally:
         for tag in (name, base_tag):
             try:

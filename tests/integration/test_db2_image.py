@@ -65,7 +65,7 @@ def test_build_reports_and_rerun_is_a_noop(tmp_path, built, docker_client):
 
 
 def test_databases_active_at_ready_and_text_search_toggle(built, standin_images, containers, storage, unique_name):
-    name, _ = built
+    name = built[0]
     # First container creates TESTDB; TEXT_SEARCH defaults to true in the image (the cookbook's default).
     first = start(containers, name, unique_name + "-a", storage, DBNAME="TESTDB")
     log = wait_for_log(first, SETUP_DONE)
@@ -104,7 +104,7 @@ def test_databases_active_at_ready_and_text_search_toggle(built, standin_images,
 
 
 def test_history_and_config_hold_no_secret(built, docker_client):
-    name, _ = built
+    name = built[0]
     api = docker_client.api
     secret_hash = user_password_hash(dict(name="appuser1", password=APP_PASSWORD), name)
     salt = secret_hash.split("$")[2]
@@ -150,7 +150,7 @@ def test_check_mode_diff_then_a_changed_file_rebuilds(tmp_path, built, docker_cl
      "the image build failed"),
 ])
 def test_bad_input_fails_clearly_and_keeps_the_tag(tmp_path, built, docker_client, change, message):
-    name, _ = built
+    name = built[0]
     before_id = docker_client.images.get(name).id
     _proc, result = run_module(tmp_path, "db2_image", dict(image_args(name), **change))
     assert result.get("failed") is True

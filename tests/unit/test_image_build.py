@@ -13,8 +13,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
 )
 
 ALLOWED = ("/var/db2_setup/include", "/var/db2_setup/lib", "/var/custom")
-BASE = {"Id": "sha256:" + "ab" * 32, "Config": {"Entrypoint": ["/var/db2_setup/lib/setup_db2_instance.sh"],
-                                                  "Cmd": None}}
+BASE = {"Id": "sha256:" + "ab" * 32,
+        "Config": {"Entrypoint": ["/var/db2_setup/lib/setup_db2_instance.sh"], "Cmd": None}}
 
 
 def params(**kwargs):
@@ -38,8 +38,8 @@ def test_dest_inside_allowed_dirs_and_default_modes(tmp_path):
                         dict(content="x=1\n", dest="/var/db2_setup/include/extra"),
                         dict(content="y", dest="/opt/site/y", mode="0600", owner="root")],
                        ALLOWED + ("/opt/site",))
-    assert [(d, m) for d, _b, m, _o in files] == [("/var/custom/s.sh", 0o755),
-                                                   ("/var/db2_setup/include/extra", 0o644), ("/opt/site/y", 0o600)]
+    expected = [("/var/custom/s.sh", 0o755), ("/var/db2_setup/include/extra", 0o644), ("/opt/site/y", 0o600)]
+    assert [(d, m) for d, _b, m, _o in files] == expected
 
 
 def test_missing_source_is_refused(tmp_path):
