@@ -1,0 +1,566 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recipe 2 of the cookbook as code: render the build context of an image extending an IBM Db2
+image (Dockerfile + scripts + files), hash it, and build it through the Engine API only when
+the tag does not already carry that hash.
+
+How the start hook attaches (and why it survives base image updates): the rendered image does
+not replace any of IBM's files. Its ENTRYPOINT is /var/db2ops/entrypoint.sh, which runs the
+base image's own ENTRYPOINT + CMD (read from the base image's config at build time) with its
+stdout through a pipe. When the base logs `(*) Setup has completed.` — the line every user of
+these images waits for — the wrapper holds that line back, runs the start hooks (group
+memberships, the TEXT_SEARCH toggle, the cookbook's activate_dbs.sh as the instance owner) and
+only then passes the line on. So "ready" means "databases active", while IBM's setup script,
+db2_common_functions and /var/custom stay exactly as each new base level ships them; the
+cookbook's way (copying a patched setup_db2_instance.sh) silently reverts every IBM fix on
+the next base level.
+
+Users are created in a build stage of their own (the classic builder of the Docker 20.10 API
+has no build secrets): the password hashes reach that stage as a context file, and the final
+stage only copies /etc/passwd, group, shadow and gshadow from it, so neither the plaintext nor
+the hash appears in `docker history` or the image config. The stage's cache images are removed
+after the build.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import io
+import json
+import os
+import posixpath
+import re
+import shlex
+import tarfile
+import time
+
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    APIError,
+    DockerOperationError,
+    NotFound,
+    _api_message,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import is_sha512_hash, sha512_crypt
+
+LABEL_HASH = "db2ops.image.hash"
+LABEL_DOCKERFILE = "db2ops.image.dockerfile"
+LABEL_BASE = "db2ops.image.base"
+LABEL_BASE_ID = "db2ops.image.base_id"
+RENDER_VERSION = "1"  # bump when the rendering changes, so existing tags are rebuilt
+
+HOOK_DIR = "/var/db2ops"
+DEFAULT_ALLOWED_DIRS = ("/var/db2_setup/include", "/var/db2_setup/lib", "/var/custom")
+# Made at every container start by IBM's setup (create_users): images must leave them alone.
+RESERVED_USERS = {"root", "db2inst1", "db2fenc1", "dasusr1"}
+RESERVED_UIDS = {0, 1000, 1001}
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,29}$")
+LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+READY_LINE = "(*) Setup has completed."
+
+ENTRYPOINT_SH = r"""#!/bin/bash
+# Entrypoint of images built by db2ops.docker.db2_image. It runs the base image's own entrypoint
+# unchanged; when that logs "(*) Setup has completed." it first runs the db2ops start hooks
+# (users' groups, TEXT_SEARCH, database activation), then passes the line on: ready = active.
+. /var/db2ops/image.conf
+fifo="$(mktemp -u /tmp/db2ops-entrypoint.XXXXXX)"
+mkfifo -m 600 "${fifo}"
+"${BASE_COMMAND[@]}" "$@" > "${fifo}" &
+child=$!
+# docker stop signals PID 1 only: hand it to the base entrypoint (it stops Db2 and exits).
+trap 'kill -TERM "${child}" 2> /dev/null' TERM INT HUP
+exec 3< "${fifo}"
+rm -f "${fifo}"
+text_search_started=false
+while :; do
+   if IFS= read -r line <&3; then
+      case "${line}" in
+         *"(*) Starting TEXT SEARCH service"*) text_search_started=true ;;
+         *"(*) Setup has completed."*)
+            /var/db2ops/start_hooks.sh "${text_search_started}" &
+            while ! wait $!; do kill -0 $! 2> /dev/null || break; done
+            printf '%s\n' "${line}"
+            break ;;
+      esac
+      printf '%s\n' "${line}"
+   else
+      [ $? -gt 128 ] && continue  # a signal interrupted read; the trap has passed it on
+      break
+   fi
+done
+cat <&3 &
+while :; do
+   wait "${child}"
+   rc=$?
+   kill -0 "${child}" 2> /dev/null || break
+done
+exit "${rc}"
+"""
+
+START_HOOKS_SH = r"""#!/bin/bash
+# db2ops start hooks, run as root by /var/db2ops/entrypoint.sh before "(*) Setup has completed."
+# is passed on. $1: whether the base image's setup started text search itself.
+. /var/db2ops/image.conf
+instance="${DB2INSTANCE:-db2inst1}"
+
+# Groups the base image creates at start (db2iadm1, ...) did not exist when the image was built.
+if [ -s /var/db2ops/user-groups ]; then
+   while read -r user group; do
+      if ! getent group "${group}" > /dev/null; then
+         echo "(!) db2ops: group ${group} of user ${user} does not exist"
+      elif ! id -nG "${user}" | tr ' ' '\n' | grep -qx "${group}"; then
+         usermod -a -G "${group}" "${user}"
+      fi
+   done < /var/db2ops/user-groups
+fi
+
+# TEXT_SEARCH: IBM's newer setup honours it, older levels start text search always. Either way
+# the container ends up as the variable says (the cookbook's ${TEXT_SEARCH:-true} check).
+case "${TEXT_SEARCH:-}" in
+   true)
+      if [ "$1" != true ]; then
+         echo "(*) Starting TEXT SEARCH service ..."
+         su - "${instance}" -c 'db2ts "start for text"'
+      fi ;;
+   false)
+      if [ "$1" = true ]; then
+         echo "(*) Stopping TEXT SEARCH service (TEXT_SEARCH=false) ..."
+         su - "${instance}" -c 'db2ts "stop for text"'
+      fi ;;
+esac
+
+if [ "${DB2OPS_ACTIVATE_DATABASES:-${ACTIVATE_DATABASES}}" = true ]; then
+   /var/db2ops/activate_dbs.sh || echo "(!) db2ops: not every database could be activated"
+fi
+exit 0
+"""
+
+ACTIVATE_DBS_SH = r"""#!/bin/bash
+#
+# activate_dbs.sh -- Activate databases known to this container
+# After the Docker Cookbook, recipe 2 (Ian Bjorhovde, 2019), with the sqllib path fixed.
+#
+
+# Execute this script as instance owner
+if [[ ${UID} -eq 0 ]] ; then
+    exec su - "${DB2INSTANCE:-db2inst1}" -c "$0"
+fi
+
+. "${HOME}/sqllib/db2profile"
+
+dbs=$(db2fupdt -f /database/config/instance.cfg -s database -p list 2> /dev/null | sed -e 's/,/ /g')
+if [ -z "${dbs}" ]; then  # instance.cfg not written yet: ask the database directory
+    dbs=$(db2 list db directory 2> /dev/null | awk -F'= ' '/Database alias/ {print $2}')
+fi
+rc=0
+for db in ${dbs} ; do
+    echo "(*) Activating database ${db}..."
+    db2 activate database "${db}" || [ $? -le 2 ] || { echo "(!) Failed to activate database ${db}"; rc=1; }
+done
+db2 terminate > /dev/null 2>&1
+exit ${rc}
+"""
+
+USERS_SH = r"""#!/bin/sh
+# Build stage `db2ops-users` of images built by db2ops.docker.db2_image: create the OS users
+# listed in users.list (name uid shell groups...) and set the hashes in users.secret.
+set -eu
+while read -r name uid shell groups; do
+   owner=$(getent passwd "${uid}" | cut -d: -f1 || true)
+   if [ -n "${owner}" ] && [ "${owner}" != "${name}" ]; then
+      echo "db2ops: uid ${uid} of user ${name} is already used by ${owner} in the base image" >&2
+      exit 1
+   fi
+   if getent passwd "${name}" > /dev/null; then
+      usermod -u "${uid}" -s "${shell}" "${name}"
+   else
+      useradd -M -N -u "${uid}" -s "${shell}" "${name}"
+   fi
+   for group in $(echo "${groups}" | tr ',' ' '); do
+      if getent group "${group}" > /dev/null; then usermod -a -G "${group}" "${name}"; fi
+   done
+done < /tmp/db2ops/users.list
+if [ -s /tmp/db2ops/users.secret ]; then chpasswd -e < /tmp/db2ops/users.secret; fi
+"""
+
+
+class ImageInputError(DockerOperationError):
+    """Bad module input, found before anything was built."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and rendering
+
+def normalise_dest(dest, allowed_dirs):
+    """An absolute, normalised destination inside one of allowed_dirs; raise otherwise."""
+    if not dest or not dest.startswith("/"):
+        raise ImageInputError("file dest %r must be an absolute path" % (dest,))
+    norm = posixpath.normpath(dest)
+    if norm != dest.rstrip("/") or ".." in dest.split("/"):
+        raise ImageInputError("file dest %r is not a normalised path (no '..', '//' or '.')" % dest)
+    for allowed in allowed_dirs:
+        allowed = posixpath.normpath(allowed)
+        if norm.startswith(allowed + "/"):
+            return norm
+    raise ImageInputError("file dest %s is outside the allowed directories (%s)" % (dest, ", ".join(allowed_dirs)))
+
+
+def validate_users(users):
+    seen_names, seen_uids = set(), {}
+    for user in users:
+        name, uid = user["name"], user["uid"]
+        if not USER_NAME.match(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
+            raise ImageInputError(
+                "invalid user name %r: use 1-30 characters a-z, 0-9, _ or -, starting with a letter or _, "
+                "and not starting with SYS, IBM or SQL (reserved by Db2)" % (name,))
+        if name in RESERVED_USERS:
+            raise ImageInputError("user %s is created by the base image's setup at every start; "
+                                  "do not declare it" % name)
+        if name in seen_names:
+            raise ImageInputError("user %s is listed twice" % name)
+        if uid in RESERVED_UIDS or uid < 100 or uid > 60000:
+            raise ImageInputError("uid %s of user %s is not allowed: use 100-60000, except 1000 and 1001 "
+                                  "(db2inst1 and db2fenc1 get them at every start)" % (uid, name))
+        if uid in seen_uids:
+            raise ImageInputError("uid %s is given to both %s and %s" % (uid, seen_uids[uid], name))
+        for group in user.get("groups") or []:
+            if not USER_NAME.match(group):
+                raise ImageInputError("invalid group name %r of user %s" % (group, name))
+        if user.get("password") and user.get("password_hash"):
+            raise ImageInputError("user %s: give password or password_hash, not both" % name)
+        if user.get("password_salt") and not re.match(r"^[./0-9A-Za-z]{1,16}$", user["password_salt"]):
+            raise ImageInputError("password_salt of user %s must be 1-16 characters of [./0-9A-Za-z]" % name)
+        if user.get("password_hash") and not is_sha512_hash(user["password_hash"]):
+            raise ImageInputError("password_hash of user %s is not a SHA-512 crypt hash ($6$...); "
+                                  "make one with password_hash('sha512', salt)" % name)
+        if not re.match(r"^/[\w/.-]+$", user.get("shell") or "/bin/bash"):
+            raise ImageInputError("invalid shell %r of user %s" % (user.get("shell"), name))
+        seen_names.add(name)
+        seen_uids[uid] = name
+
+
+def user_password_hash(user, image_name):
+    """The `$6$` hash for a user: given, or computed with a salt that is stable across runs.
+
+    Without password_salt the salt is derived from the image and user names (not from the
+    password): unique per user and image, and the same on every run, so rebuilds stay no-ops.
+    """
+    if user.get("password_hash"):
+        return user["password_hash"]
+    if not user.get("password"):
+        return None
+    salt = user.get("password_salt")
+    if not salt:
+        digest = hashlib.sha256(("db2ops.image\0%s\0%s" % (image_name, user["name"])).encode()).digest()
+        salt = "".join("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[b & 63] for b in digest[:16])
+    return sha512_crypt(user["password"], salt)
+
+
+def _owner_ok(owner):
+    return bool(re.match(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", owner))
+
+
+def load_files(files, allowed_dirs):
+    """[(dest, bytes, mode, owner)] from the files option; raise on bad input."""
+    result, seen = [], set()
+    for item in files:
+        dest = normalise_dest(item["dest"], allowed_dirs)
+        if dest in seen:
+            raise ImageInputError("file dest %s is listed twice" % dest)
+        seen.add(dest)
+        if item.get("content") is not None:
+            data = item["content"].encode("utf-8")
+        else:
+            src = item.get("src")
+            if not src or not os.path.isfile(src):
+                raise ImageInputError("file src %s does not exist or is not a regular file" % src)
+            with open(src, "rb") as handle:
+                data = handle.read()
+        mode = item.get("mode")
+        if mode is None:
+            # IBM's setup executes every file in /var/custom; scripts elsewhere get read access.
+            mode = 0o755 if dest.startswith(("/var/custom/", "/var/db2_setup/lib/")) else 0o644
+        elif isinstance(mode, str):
+            if not re.match(r"^0?[0-7]{3,4}$", mode):
+                raise ImageInputError("mode %r of %s is not an octal mode like '0755'" % (mode, dest))
+            mode = int(mode, 8)
+        owner = item.get("owner") or "root:root"
+        if not _owner_ok(owner):
+            raise ImageInputError("owner %r of %s is not user[:group]" % (owner, dest))
+        result.append((dest, data, mode, owner))
+    return result
+
+
+def base_command(base_config):
+    """The base image's ENTRYPOINT + CMD as one argv list (what the wrapper runs)."""
+    return list(base_config.get("Entrypoint") or []), list(base_config.get("Cmd") or [])
+
+
+def render(base_ref, base_inspect, params, files, allowed_dirs=DEFAULT_ALLOWED_DIRS):
+    """The build context as {path: (bytes, mode)} and the Dockerfile text (no secrets in it)."""
+    config = base_inspect.get("Config") or {}
+    entrypoint, cmd = base_command(config)
+    users = params.get("users") or []
+    context = {}
+    lines = [
+        "# Rendered by db2ops.docker.db2_image (render %s); rebuilt by the module, do not edit." % RENDER_VERSION,
+        "# Base: %s" % base_ref,
+    ]
+    if users:
+        context["db2ops/users.sh"] = (USERS_SH.encode(), 0o755)
+        context["db2ops/users.list"] = ("".join(
+            "%s %d %s %s\n" % (u["name"], u["uid"], u.get("shell") or "/bin/bash", ",".join(u.get("groups") or []) or "-")
+            for u in users).encode(), 0o644)
+        context["db2ops/users.secret"] = ("".join(
+            "%s:%s\n" % (u["name"], user_password_hash(u, params["name"])) for u in users
+            if user_password_hash(u, params["name"])).encode(), 0o600)
+        lines += ["# User %s: uid %d, groups %s, password %s" % (
+            u["name"], u["uid"], ",".join(u.get("groups") or []) or "-",
+            "set" if u.get("password") or u.get("password_hash") else "none") for u in users]
+        lines += [
+            "FROM %s AS db2ops-users" % base_inspect["Id"],
+            "COPY db2ops/users.sh db2ops/users.list db2ops/users.secret /tmp/db2ops/",
+            "RUN sh /tmp/db2ops/users.sh && rm -rf /tmp/db2ops",
+            "",
+        ]
+    lines.append("FROM %s" % base_inspect["Id"])
+    if users:
+        lines.append("COPY --from=db2ops-users /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/")
+    conf = "BASE_COMMAND=(%s)\nACTIVATE_DATABASES=%s\n" % (
+        " ".join(shlex.quote(part) for part in entrypoint),
+        "true" if params.get("activate_databases") else "false")
+    context["hooks/image.conf"] = (conf.encode(), 0o644)
+    context["hooks/entrypoint.sh"] = (ENTRYPOINT_SH.encode(), 0o755)
+    context["hooks/start_hooks.sh"] = (START_HOOKS_SH.encode(), 0o755)
+    context["hooks/activate_dbs.sh"] = (ACTIVATE_DBS_SH.encode(), 0o755)
+    groups = "".join("%s %s\n" % (u["name"], g) for u in users for g in u.get("groups") or [])
+    context["hooks/user-groups"] = (groups.encode(), 0o644)
+    lines.append("COPY hooks/ %s/" % HOOK_DIR)
+    for index, (dest, data, mode, owner) in enumerate(files):
+        name = "files/%03d-%s" % (index, posixpath.basename(dest))
+        context[name] = (data, mode)
+        chown = "" if owner in ("root", "root:root") else "--chown=%s " % owner
+        # The comment makes a content change visible in the Dockerfile diff.
+        lines.append("# %s: sha256 %s, mode %04o" % (dest, hashlib.sha256(data).hexdigest()[:16], mode))
+        lines.append("COPY %s%s %s" % (chown, json.dumps(name), json.dumps(dest)) if " " in dest
+                     else "COPY %s%s %s" % (chown, name, dest))
+    text_search = params.get("text_search")
+    if text_search is not None:
+        lines.append("ENV TEXT_SEARCH=%s" % ("true" if text_search else "false"))
+    labels = params.get("labels") or {}
+    if labels:
+        lines.append("LABEL " + " ".join("%s=%s" % (k, json.dumps(str(v))) for k, v in sorted(labels.items())))
+    lines.append('ENTRYPOINT ["%s/entrypoint.sh"]' % HOOK_DIR)
+    if cmd:
+        lines.append("CMD %s" % json.dumps(cmd))
+    dockerfile = "\n".join(lines) + "\n"
+    context["Dockerfile"] = (dockerfile.encode(), 0o644)
+    return context, dockerfile
+
+
+def content_hash(base_inspect, context):
+    """sha256 over the base image id and every context file (name, mode, bytes)."""
+    digest = hashlib.sha256()
+    digest.update(("render %s\nbase %s\n" % (RENDER_VERSION, base_inspect["Id"])).encode())
+    for name in sorted(context):
+        data, mode = context[name]
+        digest.update(("%s %o %d\n" % (name, mode, len(data))).encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def context_tar(context):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in sorted(context):
+            data, mode = context[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = 0  # same bytes, same cache
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+# ---------------------------------------------------------------------------------------------
+# Docker side
+
+def split_name(name):
+    """`repo[:tag]` -> (repo, tag); a port in a registry host is not a tag."""
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:
+        return name, "latest"
+    return repo, tag
+
+
+def inspect_image(api, name):
+    try:
+        return api.inspect_image(name)
+    except NotFound:
+        return None
+    except APIError as exc:
+        if getattr(exc, "status_code", None) == 404:
+            return None
+        raise DockerOperationError("cannot inspect image %s: %s" % (name, _api_message(exc)))
+
+
+def build(api, context, labels, timeout=None):
+    """Build the context; return (image id, log lines, ids of the intermediate step images)."""
+    log, step_images = [], []
+    try:
+        stream = api.build(fileobj=context_tar(context), custom_context=True, rm=True, forcerm=True,
+                           pull=False, labels=labels, decode=True, timeout=timeout)
+        image_id = None
+        for chunk in stream:
+            if "error" in chunk:
+                detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+                raise DockerOperationError("the image build failed: %s; last steps: %s"
+                                           % (" ".join(detail.split()), " | ".join(log[-4:])))
+            text = chunk.get("stream") or ""
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not line.startswith(("Removing intermediate", "---> Running in")):
+                    log.append(line)
+                match = re.match(r"^---> ([0-9a-f]{12,})$", line)
+                if match:
+                    step_images.append(match.group(1))
+            aux = chunk.get("aux") or {}
+            if aux.get("ID"):
+                image_id = aux["ID"]
+    except APIError as exc:
+        raise DockerOperationError("the image build failed: %s" % _api_message(exc))
+    if not image_id:
+        raise DockerOperationError("the image build ended without an image id; last steps: %s" % " | ".join(log[-4:]))
+    return image_id, log, step_images
+
+
+def remove_stage_images(api, step_images, final_id, keep_ids):
+    """Remove the `db2ops-users` stage's step images (they held the password hashes).
+
+    Only images outside the final image's parent chain are removed; failures are ignored
+    (an image still used by another build is left for `docker image prune`).
+    """
+    removed = []
+    keep = set(i.replace("sha256:", "")[:12] for i in keep_ids)
+    chain = set()
+    current = final_id
+    while current:
+        chain.add(current.replace("sha256:", "")[:12])
+        info = inspect_image(api, current)
+        current = info.get("Parent") if info else None
+    for short in reversed(step_images):
+        if short[:12] in chain or short[:12] in keep:
+            continue
+        try:
+            api.remove_image(short, noprune=True)
+            removed.append(short)
+        except Exception:
+            pass
+    return removed
+
+
+class ImageBuilder:
+    """Plan and (unless check_mode) build one extended Db2 image."""
+
+    def __init__(self, api, params, check_mode=False):
+        self.api = api
+        self.params = params
+        self.check_mode = check_mode
+
+    def plan(self):
+        params = self.params
+        base_ref = params["base_image"]
+        base = inspect_image(self.api, base_ref)
+        if base is None:
+            raise ImageInputError("base image %s is not on this Docker host: pull or load it first" % base_ref)
+        validate_users(params.get("users") or [])
+        for key in (params.get("labels") or {}):
+            if not LABEL_KEY.match(key) or key.startswith("db2ops.image."):
+                raise ImageInputError("invalid label key %r (db2ops.image.* is reserved)" % key)
+        allowed = list(DEFAULT_ALLOWED_DIRS) + list(params.get("allowed_dest_dirs") or [])
+        files = load_files(params.get("files") or [], allowed)
+        file_owners = set(o.split(":")[0] for _d, _b, _m, o in files)
+        declared = set(u["name"] for u in params.get("users") or [])
+        for owner in file_owners - declared - {"root", "0"}:
+            if not owner.isdigit():
+                raise ImageInputError("file owner %s is neither root, a uid nor a user of this image "
+                                      "(db2inst1 only exists once the container has started)" % owner)
+        context, dockerfile = render(base_ref, base, params, files, allowed)
+        digest = content_hash(base, context)
+        name = params["name"]
+        current = inspect_image(self.api, name)
+        labels = ((current or {}).get("Config") or {}).get("Labels") or {}
+        return dict(base=base, base_ref=base_ref, context=context, dockerfile=dockerfile, digest=digest,
+                    current=current, current_labels=labels, name=name)
+
+    def run(self):
+        plan = self.plan()
+        current = plan["current"]
+        result = dict(changed=False, image=plan["name"], hash=plan["digest"], actions=[],
+                      dockerfile=plan["dockerfile"], base_image_id=plan["base"]["Id"])
+        before = plan["current_labels"].get(LABEL_DOCKERFILE, "") if current else ""
+        result["diff"] = dict(before=before, after=plan["dockerfile"],
+                              before_header="%s (Dockerfile label)" % plan["name"],
+                              after_header="%s (rendered)" % plan["name"])
+        if current and plan["current_labels"].get(LABEL_HASH) == plan["digest"] and not self.params.get("force"):
+            result["image_id"] = current["Id"]
+            return result
+        reason = "new" if not current else (
+            "base image changed" if plan["current_labels"].get(LABEL_BASE_ID) != plan["base"]["Id"]
+            else "build context changed" if plan["current_labels"].get(LABEL_HASH) else "not built by db2_image")
+        result["changed"] = True
+        result["actions"].append("build %s from %s (%s)" % (plan["name"], plan["base_ref"], reason))
+        if self.check_mode:
+            result["image_id"] = None
+            return result
+        labels = {LABEL_HASH: plan["digest"], LABEL_DOCKERFILE: plan["dockerfile"],
+                  LABEL_BASE: plan["base_ref"], LABEL_BASE_ID: plan["base"]["Id"]}
+        started = time.monotonic()
+        image_id, log, steps = build(self.api, plan["context"], labels, timeout=self.params.get("build_timeout"))
+        keep = [plan["base"]["Id"]] + ([current["Id"]] if current else [])
+        if self.params.get("users"):
+            result["removed_stage_images"] = remove_stage_images(self.api, steps, image_id, keep)
+        repo, tag = split_name(plan["name"])
+        try:
+            self.api.tag(image_id, repo, tag, force=True)
+        except APIError as exc:
+            raise DockerOperationError("built %s but could not tag it %s: %s" % (image_id, plan["name"], _api_message(exc)))
+        result["actions"].append("tag %s as %s" % (image_id[:19], plan["name"]))
+        result.update(image_id=image_id, build_seconds=round(time.monotonic() - started, 2), build_log=log[-40:])
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Copy between daemons (docker save | docker load over the Engine API)
+
+def copy_image(source_api, target_api, name, check_mode=False, chunk_size=1024 * 1024):
+    """Load image `name` from source_api's daemon into target_api's unless the ids already match."""
+    source = inspect_image(source_api, name)
+    if source is None:
+        raise ImageInputError("image %s is not on the source Docker host" % name)
+    target = inspect_image(target_api, name)
+    result = dict(changed=False, image=name, image_id=source["Id"], actions=[])
+    if target and target["Id"] == source["Id"]:
+        return result
+    result["changed"] = True
+    result["actions"].append("load %s (%s) from the source Docker host" % (name, source["Id"][:19]))
+    if check_mode:
+        return result
+    try:
+        # The save stream feeds the load request as it arrives (chunked upload): no temp file.
+        reply = target_api.load_image(source_api.get_image(name, chunk_size=chunk_size), quiet=True)
+        for chunk in reply or []:
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise DockerOperationError("loading %s failed: %s" % (name, chunk["error"]))
+    except APIError as exc:
+        raise DockerOperationError("copying %s between Docker hosts failed: %s" % (name, _api_message(exc)))
+    loaded = inspect_image(target_api, name)
+    if not loaded or loaded["Id"] != source["Id"]:
+        raise DockerOperationError("after loading, %s on the target is %s, not %s"
+                                   % (name, loaded and loaded["Id"], source["Id"]))
+    return result
