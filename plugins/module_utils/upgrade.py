@@ -121,6 +121,7 @@ class ContainerUpgrade:
         self.new_id = None
         self.renamed_to = None
         self.stopped_at = None
+        self.verified = False    # the new container answered at the target level
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -251,12 +252,19 @@ class ContainerUpgrade:
             databases = facts["databases"] if facts else None
             self.step("wait_ready", self._wait_ready, databases)
             self.step("verify_level", self._verify_level, target_level)
+            self.verified = not self.check_mode
             if self.p["post_upgrade"]:
                 self.step("post_upgrade", self._post_upgrade, target_level)
             if not self.check_mode:
                 self.result["downtime_seconds"] = round(time.monotonic() - self.stopped_at, 3)
         except UpgradeError as exc:
-            if not self.check_mode:
+            if self.verified:
+                # The new Db2 runs at the target level and has updated the instance on the storage:
+                # the old image could not start on it any more. Keep the new one; a rerun retries.
+                self.result["not_rolled_back"] = (
+                    "%s runs %s, verified at Db2 %s; the old container stays stopped as %s; run the task again to "
+                    "retry the post-upgrade tasks" % (name, self.p["image"], target_level, self.renamed_to))
+            elif not self.check_mode:
                 self._rollback(exc)
             raise
         self.step("old_container", self._dispose_old, current_level)
@@ -419,11 +427,20 @@ class ContainerUpgrade:
                 self.api.rename(self.old["Id"], self.p["container"])
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
             self.api.start(self.old["Id"])
-            wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
+            try:
+                wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
+            except DockerOperationError:
+                # Do not leave it in a restart loop (restart policies) on storage it cannot use.
+                self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
+                raise
             level = db2_facts(self.api, self.api.inspect_container(self.old["Id"]))["db2level"]["level"]
             notes.append("%s runs Db2 %s again" % (self.p["container"], level))
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
-            self.result["rollback"] = dict(status="failed", detail="; ".join(notes + ["rollback failed: %s" % exc]))
+            backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"
+            self.result["rollback"] = dict(status="failed", detail="; ".join(notes + [
+                "rollback failed: %s" % exc,
+                "%s is stopped; start a container from %s on this storage again, or restore the backups (%s)"
+                % (self.p["container"], self.p["image"], backups)]))
         self.steps.append(dict(name="rollback", status=self.result["rollback"]["status"], seconds=None,
                                detail=self.result["rollback"]["detail"]))

@@ -21,8 +21,11 @@ description:
     and static addresses, privileged mode, capabilities, devices, restart policy, labels, resource
     limits, ulimits). Only what the user set is carried from C(Config); the new image's own defaults win
     over the old image's.
-  - Any failure after the stop removes the new container, renames the old one back, starts it and waits
-    until it is ready; the task then fails with the step that failed.
+  - Any failure after the stop and before the new container is verified removes the new container, renames
+    the old one back, starts it and waits until it is ready; the task then fails with the step that failed.
+    A failure of the post-upgrade tasks does not roll back, because the new Db2 has already updated the
+    instance on the storage and the old image could not start on it; the new container stays up and a
+    rerun of the task retries the post-upgrade tasks.
   - At no moment do two containers run on one storage; another running container on the same storage
     makes the module refuse before it changes anything.
   - A run that was killed half way is visible as a container named C(<name>_<level>_upgrading); running
@@ -203,6 +206,10 @@ rollback:
   description: How the rollback went (C(status) done or failed, C(detail)).
   returned: when a rollback ran
   type: dict
+not_rolled_back:
+  description: Why a failure after verification was not rolled back, and what to do.
+  returned: when the post-upgrade tasks failed
+  type: str
 resumed:
   description: True when this run continued an upgrade that an earlier, killed run had left half done.
   returned: when resumed
@@ -253,6 +260,8 @@ def main():
         result = upgrade.finish()
         if result.get("rolled_back"):
             outcome = "rolled back: %s" % result["rollback"]["detail"]
+        elif result.get("not_rolled_back"):
+            outcome = "not rolled back: %s" % result["not_rolled_back"]
         elif result.get("changed"):
             outcome = "nothing was rolled back"
         else:

@@ -69,14 +69,19 @@ def read_rows(container):
 
 def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_client, db2, standin_images, network):
     before = docker_client.api.inspect_container(db2.id)
-    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], diff=True)
+    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], diff=True, backup={"mode": "offline"},
+                     post_upgrade=True)
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert (result["from"]["level"], result["to"]["level"], result["to"]["level_verified"]) == (
         "11.1.3.3a", "11.1.4.4", "11.1.4.4")
     assert result["diff"]["before"]["level"] == "11.1.3.3a" and result["diff"]["after"]["level"] == "11.1.4.4"
-    assert [s["name"] for s in result["steps"]] == ["stop", "rename", "create", "wait_ready", "verify_level",
-                                                    "old_container"]
+    assert [s["name"] for s in result["steps"]] == ["backup", "stop", "rename", "create", "wait_ready", "verify_level",
+                                                    "post_upgrade", "old_container"]
+    (backup,) = result["backups"]
+    assert backup["database"] == "TESTDB" and backup["mode"] == "offline"
+    assert backup["files"] == [f"/database/backup/TESTDB.0.db2inst1.DBPART000.{backup['timestamp']}.001"]
+    assert result["post_upgrade"] == ["db2updv111 -d TESTDB", "binds on TESTDB"]
     assert result["downtime_seconds"] > 0
     assert result["old_container"] == f"{db2.name}_11.1.3.3a"
 
@@ -94,6 +99,12 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
     assert after["HostConfig"]["Memory"] == 512 * 1024 * 1024
     assert list(after["NetworkSettings"]["Networks"]) == [network.name]
     assert read_rows(new) == (0, "1 before upgrade")
+    rc, out = run_db2(new, 'db2 connect to TESTDB >/dev/null && db2 -x "select versionnumber from sysibm.sysversions '
+                           'order by version_timestamp desc fetch first 1 rows only" && '
+                           'db2 -x "select count(*) from syscat.packages"')
+    catalog, packages = out.split()
+    assert catalog == "11010404", "db2updv111 brought the catalog to the code level"
+    assert int(packages) > 0, "the utilities were bound"
 
     old = docker_client.containers.get(f"{db2.name}_11.1.3.3a")
     assert old.id == db2.id and old.status == "exited"
