@@ -38,6 +38,9 @@ wrapper "$db2dir/bin/db2" clp
 for tool in db2level db2start db2stop db2set db2fupdt db2gcf db2ts; do
   wrapper "$db2dir/bin/$tool" tools "$tool"
 done
+wrapper "$db2dir/bin/db2acd" ats db2acd  # the ATS scheduler, started by db2start
+# STAND-IN ONLY test hook: run ATS tasks now (see README, "ATS").
+wrapper "$db2dir/bin/db2standin-ats-run" ats db2standin-ats-run
 for tool in db2icrt db2iupdt db2iupgrade; do
   wrapper "$db2dir/instance/$tool" setup "$tool"
 done

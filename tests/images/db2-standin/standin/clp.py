@@ -15,7 +15,7 @@ import re
 import sqlite3
 import sys
 
-from . import auth, dbmcfg, dialect, levels, messages
+from . import ats, auth, dbmcfg, dialect, levels, messages
 from .database import VALID_NAME, Database, quote_identifier
 from .instance import Instance, NoInstance
 from .session import Session, connections
@@ -351,6 +351,9 @@ class Clp:
             return self.emit_error(error)
         if self.conn is None or self.conn_db != database.alias:
             self.conn, self.conn_db = database.open(data["authid"]), database.alias
+        handled = ats.statement(self, database, text, data["authid"])  # CALL, CREATE TABLESPACE
+        if handled is not None:
+            return handled
         statement = dialect.prepare(text, data["authid"], database.alias)
         try:
             for schema in statement.schemas:

@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import levels, messages
+from . import ats, levels, messages
 from .instance import Instance, NoInstance
 from .session import connections
 
@@ -43,6 +43,7 @@ def db2start(_args):
         state.update(started=True, run=state["run"] + 1, dbm=instance.dbm_cfg(), active=[])
     instance.diag("Event", "db2star2", "base sys utilities, DB2StartMain, probe:911",
                   "ADM7513W  Database manager has started.", "START   : DB2 DBM\n")
+    ats.start_daemon(instance)  # the task scheduler (real Db2: db2acd)
     _stamped("SQL1063N")
     return 0
 
