@@ -116,6 +116,21 @@ def containers(docker_client):
             pass
 
 
+@contextlib.contextmanager
+def shared_standin(docker_client, image: str, prefix: str, **env):
+    """A ready stand-in container (DBNAME=TESTDB) for a whole test module; removed afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    with images_locked("standin"):
+        container = docker_client.containers.create(
+            image, name=name, environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"} | env)
+    try:
+        container.start()
+        wait_for_log(container, "(*) Setup has completed.")
+        yield container
+    finally:
+        container.remove(force=True, v=True)
+
+
 def wait_for_log(container, needle: str, timeout: float = 60.0) -> str:
     """Poll the container log until `needle` appears; return the log. Fails on exit or timeout."""
     deadline = time.monotonic() + timeout

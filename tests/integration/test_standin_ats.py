@@ -3,11 +3,10 @@
 One container serves the module; each test uses task names of its own.
 """
 import subprocess
-import uuid
 
 import pytest
 
-from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, wait_for_log
+from conftest import shared_standin
 
 CREATE_SYSTOOLSPACE = "CREATE TABLESPACE SYSTOOLSPACE IN IBMCATGROUP MANAGED BY AUTOMATIC STORAGE EXTENTSIZE 4"
 # The cookbook's "crontab -l" query, verbatim.
@@ -43,16 +42,8 @@ def add(name, schedule="5 13 * * *", proc_input="'VALUES(''RUNSTATS ON TABLE DB2
 
 @pytest.fixture(scope="module")
 def db2(standin_images, docker_client):
-    name = "db2ops-t-ats-" + uuid.uuid4().hex[:8]
-    with images_locked("standin"):
-        container = docker_client.containers.create(
-            standin_images["11.1.4.4"], name=name, environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"})
-    try:
-        container.start()
-        wait_for_log(container, "(*) Setup has completed.")
+    with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-ats") as container:
         yield container
-    finally:
-        container.remove(force=True, v=True)
 
 
 @pytest.fixture(scope="module")
