@@ -90,6 +90,7 @@ def test_create_check_mode_rerun_update_replace_remove(run, names):
     assert sorted(exclusive["removed"]) == ["A2; DROP TABLE T1 --", "A3"]
     assert names() == ["A1"]
 
+
 def test_injection_attempt_stayed_a_name(db2):
     out = db2.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && db2 connect to testdb >/dev/null && '
                         'db2 "select count(*) from t1"'], user="db2inst1")

@@ -397,7 +397,7 @@ def cron_matches(schedule, when):
     fields = cron_fields(schedule)
     if fields is None:
         return False
-    (minutes, _), (hours, _), (dom, dom_r), (months, _), (dow, dow_r) = fields
+    (minutes, _m), (hours, _h), (dom, dom_r), (months, _mo), (dow, dow_r) = fields
     weekday = (when.weekday() + 1) % 7  # cron: 0 is Sunday
     if dom_r and dow_r:
         day = when.day in dom or weekday in dow
