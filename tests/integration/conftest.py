@@ -5,6 +5,7 @@ Every test that starts something registers it here, so nothing leaks between run
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -31,10 +32,22 @@ BASE_DB2_ENV = {"LICENSE": "accept", "DB2INSTANCE": "db2inst1", "DB2INST1_PASSWO
 
 def _build_images(target: str) -> None:
     """Run the image build once per machine at a time (pytest-xdist workers share a lock)."""
+    with images_locked(target):
+        pass
+
+
+@contextlib.contextmanager
+def images_locked(target: str):
+    """Build `target` from this checkout and hold the build lock meanwhile.
+
+    Other checkouts build the same tags from their own contexts; a container created inside
+    this block uses this checkout's image (a container keeps its image once created).
+    """
     lock_path = Path(tempfile.gettempdir()) / "db2ops-build-images.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run([str(BUILD_SCRIPT), target], check=True)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +115,21 @@ def containers(docker_client):
             docker_client.containers.get(cid).remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
+
+
+@contextlib.contextmanager
+def shared_standin(docker_client, image: str, prefix: str, **env):
+    """A ready stand-in container (DBNAME=TESTDB) for a whole test module; removed afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    with images_locked("standin"):
+        container = docker_client.containers.create(
+            image, name=name, environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"} | env)
+    try:
+        container.start()
+        wait_for_log(container, "(*) Setup has completed.")
+        yield container
+    finally:
+        container.remove(force=True, v=True)
 
 
 def wait_for_log(container, needle: str, timeout: float = 60.0) -> str:

@@ -15,7 +15,7 @@ import re
 import sqlite3
 import sys
 
-from . import auth, commands, dbmcfg, dialect, levels, messages
+from . import ats, auth, commands, dbmcfg, dialect, levels, messages
 from .database import VALID_NAME, Database, quote_identifier
 from .instance import Instance, NoInstance
 from .session import Session, connections
@@ -360,6 +360,9 @@ class Clp:
             return self.emit_error(error)
         if self.conn is None or self.conn_db != database.alias:
             self.conn, self.conn_db = database.open(data["authid"]), database.alias
+        handled = ats.statement(self, database, text, data["authid"])  # CALL, CREATE TABLESPACE
+        if handled is not None:
+            return handled
         try:
             text = commands.rewrite_sql(self, self.conn, text)  # e.g. table functions of plug-ins
         except dialect.SqlError as error:

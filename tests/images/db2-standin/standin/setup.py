@@ -79,6 +79,7 @@ def lay_out(instance, fenced=None):
         (instance.sqllib / "adm" / "fencedid").write_text(fenced + "\n")
         instance.set_registry("DB2COMM", "TCPIP")
         instance.set_registry("DB2AUTOSTART", "YES")
+        instance.set_registry("DB2_ATS_ENABLE", "YES")  # cookbook: on by default in the images
         defaults = dbmcfg.defaults(instance.name, instance.home)
         defaults["SVCENAME"] = "db2c_%s" % instance.name
         instance.update_dbm_cfg(defaults)

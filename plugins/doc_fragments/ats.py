@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The ATS preconditions (module_utils/ats_module.py PRECONDITION_OPTIONS).
+    DOCUMENTATION = r"""
+options:
+  enable_ats:
+    description:
+      - When the instance registry variable C(DB2_ATS_ENABLE) is not YES, TRUE, 1 or ON, the scheduler
+        never runs a task. With V(false) the module then fails and changes nothing; with V(true) it runs
+        C(db2set DB2_ATS_ENABLE=YES) first (O(transport=docker_exec) only).
+    type: bool
+    default: false
+  create_systoolspace:
+    description:
+      - C(ADMIN_TASK_ADD) needs the C(SYSTOOLSPACE) table space (C(SQL0204N) otherwise), which
+        C(CREATE DATABASE) does not make. With V(false) the module fails when it is missing; with V(true)
+        it runs C(CREATE TABLESPACE SYSTOOLSPACE IN IBMCATGROUP MANAGED BY AUTOMATIC STORAGE EXTENTSIZE 4).
+    type: bool
+    default: false
+  activate_database:
+    description:
+      - ATS runs tasks of active databases only. With V(false) the module fails when the database is not
+        active; with V(true) it runs C(ACTIVATE DATABASE) (O(transport=docker_exec) only).
+    type: bool
+    default: false
+notes:
+  - The preconditions are checked only when tasks are added or changed; removing tasks needs none of them.
+  - Everything (task values, the database, the procedures in C(SYSCAT.ROUTINES), the preconditions) is
+    checked before the first change, so bad input fails with one line and changes nothing.
+"""

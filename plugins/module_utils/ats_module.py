@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine of db2_ats_task, db2_ats_tasks and db2_ats_task_info: open the transport, check
+the ATS preconditions (fixing them only when asked), plan, then act unless in check mode.
+
+Everything is checked before the first change: a bad task, an unknown database or procedure,
+ATS disabled, SYSTOOLSPACE missing, an inactive database or a stopped container fail the
+task with one line, and nothing is changed.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.db2ops.docker.plugins.module_utils import ats
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+    find_db2_containers,
+    instance_owner,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_sql import (
+    DB2_CONNECTION_ARGS,
+    DB2_REQUIRED_IF,
+    HAS_IBM_DB,
+    IBM_DB_IMPORT_ERROR,
+    ApplyError,
+    ClpSession,
+    IbmDbSession,
+    check_database_name,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_REQUIRED_TOGETHER,
+    DockerModuleClient,
+    DockerOperationError,
+    docker_argument_spec,
+)
+
+NOTHING = "Nothing was changed."
+
+# ADMIN_TASK_ADD parameters as module options (name handled by each module).
+TASK_OPTIONS = dict(
+    schedule=dict(type="str"),
+    procedure_schema=dict(type="str", default="SYSPROC"),
+    procedure_name=dict(type="str"),
+    procedure_input=dict(type="str"),
+    begin_timestamp=dict(type="str"),
+    end_timestamp=dict(type="str"),
+    max_invocations=dict(type="int"),
+    remarks=dict(type="str"),
+)
+PRECONDITION_OPTIONS = dict(
+    enable_ats=dict(type="bool", default=False),
+    create_systoolspace=dict(type="bool", default=False),
+    activate_database=dict(type="bool", default=False),
+)
+
+
+def argument_spec(extra):
+    spec = docker_argument_spec(DB2_CONNECTION_ARGS)
+    spec.update(extra)
+    return spec
+
+
+def module_kwargs(extra, required_if=()):
+    return dict(argument_spec=argument_spec(extra), required_together=DOCKER_REQUIRED_TOGETHER,
+                required_if=DB2_REQUIRED_IF + list(required_if), supports_check_mode=True)
+
+
+class AtsRunner:
+    """One module run against one database."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.commands = []
+        self.session = None
+        try:
+            self.database = check_database_name(self.params["database"])
+        except ValueError as exc:
+            self.fail(str(exc))
+        self.session = self._open()
+
+    def fail(self, msg, **kwargs):
+        if self.session is not None:
+            self.session.close()
+        self.module.fail_json(msg=msg, commands=self.commands, **kwargs)
+
+    def _open(self):
+        p = self.params
+        if p["transport"] == "ibm_db":
+            if not HAS_IBM_DB:
+                self.module.fail_json(msg=missing_required_lib("ibm_db"), exception=IBM_DB_IMPORT_ERROR)
+            try:
+                return IbmDbSession(p["db_host"], p["db_port"], self.database, p["db_user"], p["db_password"],
+                                    ssl=p["db_ssl"], ssl_ca=p["db_ssl_ca"])
+            except (Db2Error, ValueError) as exc:
+                self.fail("%s. %s" % (exc, NOTHING))
+        docker = DockerModuleClient(self.module)
+        try:
+            inspect = find_db2_containers(docker.api, [p["container"]])[0]
+        except DockerOperationError as exc:
+            self.fail("%s. %s" % (exc, NOTHING))
+        return ClpSession(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
+
+    def read(self, procedures=()):
+        try:
+            return self.session.read_ats(self.database, procedures)
+        except (Db2Error, DockerOperationError) as exc:
+            self.fail("Cannot read the ATS tasks of database %s: %s. %s" % (self.database, exc, NOTHING))
+
+    def tasks_from_params(self, items):
+        try:
+            tasks = [ats.Task.from_params(item) for item in items]
+            ats.check_unique(tasks)
+        except ats.AtsError as exc:
+            self.fail("%s. %s" % (exc, NOTHING))
+        return tasks
+
+    def preconditions(self, state, tasks):
+        """Steps that fix what ATS needs (when allowed), or a failure naming the option."""
+        steps, registry_fix = [], None
+        if not tasks:
+            return steps, registry_fix
+        p = self.params
+        value = self.session.registry("DB2_ATS_ENABLE")
+        if not ats.ats_enabled(value):
+            if not p["enable_ats"]:
+                self.fail("The Db2 task scheduler is disabled in container/instance (DB2_ATS_ENABLE=%s): tasks "
+                          "would never run. Set enable_ats=true to run db2set DB2_ATS_ENABLE=YES. %s"
+                          % (value or "unset", NOTHING))
+            registry_fix = "db2set DB2_ATS_ENABLE=YES"
+        if not state["systoolspace"]:
+            if not p["create_systoolspace"]:
+                self.fail("Database %s has no SYSTOOLSPACE table space, which ADMIN_TASK_ADD needs "
+                          "(SQL0204N). Set create_systoolspace=true to create it. %s" % (self.database, NOTHING))
+            steps.append(("sql", ats.CREATE_SYSTOOLSPACE))
+        if state["active"] is False:
+            if not p["activate_database"]:
+                self.fail("Database %s is not active: ATS runs tasks of active databases only. Set "
+                          "activate_database=true to activate it. %s" % (self.database, NOTHING))
+            steps.insert(0, ("activate", self.database))
+        elif state["active"] is None:
+            self.module.warn("Over ibm_db the explicit activation of %s cannot be checked; ATS runs tasks of "
+                             "active databases only." % self.database)
+        missing = sorted(set("%s.%s" % (t.procedure_schema, t.procedure_name) for t in tasks
+                             if (t.procedure_schema, t.procedure_name) not in state["routines"]))
+        if missing:
+            self.fail("Procedure %s does not exist in database %s (SYSCAT.ROUTINES). %s"
+                      % (", ".join(missing), self.database, NOTHING))
+        return steps, registry_fix
+
+    def sync(self, tasks, exclusive=False, absent=(), only=None):
+        """Make the task set match; returns the module result (diff and tasks limited to `only`)."""
+        state = self.read(procedures=[(t.procedure_schema, t.procedure_name) for t in tasks])
+        existing = dict((row["NAME"], ats.Task.from_row(row)) for row in state["tasks"])
+        actions = ats.plan(tasks, existing, exclusive=exclusive, absent=absent)
+        fixes, registry_fix = self.preconditions(state, [a.after for a in actions if a.after is not None])
+        steps = fixes + [("call",) + call for action in actions for call in action.calls()]
+        self.commands = ([registry_fix] if registry_fix else []) + [ClpSession.render(s) for s in steps]
+        after = dict(existing)
+        for action in actions:
+            if action.after is None:
+                after.pop(action.name, None)
+            else:
+                after[action.name] = action.after
+        if steps and not self.module.check_mode:
+            try:
+                if registry_fix:
+                    self.session.set_registry("DB2_ATS_ENABLE", "YES")
+                self.session.apply(self.database, steps)
+            except ApplyError as exc:
+                self.fail("Changing the ATS tasks of database %s failed: %s. Done before the failure: %s"
+                          % (self.database, exc, exc.done or "nothing"))
+            except (Db2Error, DockerOperationError) as exc:
+                self.fail("Changing the ATS tasks of database %s failed: %s" % (self.database, exc))
+        self.session.close()
+        if only is not None:
+            existing = dict((k, v) for k, v in existing.items() if k in only)
+            after = dict((k, v) for k, v in after.items() if k in only)
+        before_diff, after_diff = ats.task_diff(existing, after)
+        result = dict(
+            changed=bool(steps or registry_fix), commands=self.commands,
+            actions=[a.as_dict() for a in actions],
+            added=[a.name for a in actions if a.kind == "add"],
+            updated=[a.name for a in actions if a.kind in ("update", "replace")],
+            removed=[a.name for a in actions if a.kind == "remove"],
+            tasks=[after[name].as_dict() for name in sorted(after)],
+        )
+        if self.module._diff:
+            result["diff"] = dict(before=before_diff, after=after_diff)
+        return result
+
+    def info(self):
+        state = self.read()
+        try:
+            status = self.session.read_status(self.database)
+            registry = self.session.registry("DB2_ATS_ENABLE")
+        except (Db2Error, DockerOperationError) as exc:
+            self.fail("Cannot read the ATS status of database %s: %s" % (self.database, exc))
+        self.session.close()
+        tasks = [ats.Task.from_row(row) for row in state["tasks"]]
+        runs = [status_row(row) for row in status]
+        last = {}
+        for run in runs:
+            if run["name"] not in last or (run["invocation"] or 0) >= (last[run["name"]]["invocation"] or 0):
+                last[run["name"]] = run
+        listed = []
+        for task in tasks:
+            item = task.as_dict()
+            item["last_run"] = last.get(task.name)
+            listed.append(item)
+        return dict(changed=False, database=self.database, ats_enabled=ats.ats_enabled(registry),
+                    db2_ats_enable=registry, systoolspace=state["systoolspace"], active=state["active"],
+                    tasks=listed, runs=runs, crontab=ats.crontab_lines(tasks))
+
+
+def status_row(row):
+    def number(key):
+        value = row.get(key)
+        return None if value in (None, "") else int(value)
+
+    def text(key):  # ibm_db gives datetime objects, the CLP Db2's text form
+        value = row.get(key)
+        return None if value is None else str(value)
+
+    return dict(name=text("NAME"), taskid=number("TASKID"), status=text("STATUS"),
+                invocation=number("INVOCATION"), begin_time=text("BEGIN_TIME"), end_time=text("END_TIME"),
+                sqlcode=number("SQLCODE"), sqlstate=text("SQLSTATE"), rc=number("RC"))

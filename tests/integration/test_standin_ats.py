@@ -1,0 +1,156 @@
+"""The stand-in's Administrative Task Scheduler against IBM's documented behaviour (facts 4).
+
+One container serves the module; each test uses task names of its own.
+"""
+import subprocess
+
+import pytest
+
+from conftest import shared_standin
+
+CREATE_SYSTOOLSPACE = "CREATE TABLESPACE SYSTOOLSPACE IN IBMCATGROUP MANAGED BY AUTOMATIC STORAGE EXTENTSIZE 4"
+# The cookbook's "crontab -l" query, verbatim.
+CRONTAB_L = """SELECT
+  SCHEDULE ||
+  '    call ' || rtrim(PROCEDURE_SCHEMA) || '.' || PROCEDURE_NAME ||
+  ' (' || PROCEDURE_INPUT || '); ' ||
+  '-- "' || NAME || '"'
+FROM
+  systools.admin_task_list;
+"""
+
+
+def clp(container, script, options="-t +p"):
+    """A CLP script on stdin as the instance owner; (rc, output)."""
+    command = '. "$HOME/sqllib/db2profile" && db2 %s -f /dev/stdin' % options
+    result = subprocess.run(["docker", "exec", "-i", "-u", "db2inst1", container.id, "bash", "-c", command],
+                            input="CONNECT TO TESTDB;\n" + script, capture_output=True, text=True,
+                            timeout=120, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def shell(container, command):
+    result = container.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && ' + command], user="db2inst1")
+    return result.exit_code, result.output.decode()
+
+
+def add(name, schedule="5 13 * * *", proc_input="'VALUES(''RUNSTATS ON TABLE DB2INST1.T1'')'",
+        procedure="'SYSPROC', 'ADMIN_CMD'"):
+    return ("CALL SYSPROC.ADMIN_TASK_ADD('%s', NULL, NULL, NULL, '%s', %s, %s, NULL, NULL);\n"
+            % (name, schedule, procedure, proc_input))
+
+
+@pytest.fixture(scope="module")
+def db2(standin_images, docker_client):
+    with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-ats") as container:
+        yield container
+
+
+@pytest.fixture(scope="module")
+def systools(db2):
+    rc, out = clp(db2, CREATE_SYSTOOLSPACE + ";\nCREATE TABLE T1 (I INTEGER);\n")
+    assert rc == 0, out
+    return db2
+
+
+def test_new_database_has_no_systoolspace_and_add_needs_it(db2):
+    rc, out = clp(db2, "SELECT TBSPACE FROM SYSCAT.TABLESPACES WHERE TBSPACE = 'SYSTOOLSPACE';\n")
+    assert "0 record(s) selected." in out
+    rc, out = clp(db2, "SELECT COUNT(*) FROM SYSCAT.TABLESPACES;\n" + add("EARLY"))
+    assert 'SQL0204N  "SYSTOOLSPACE" is an undefined name.  SQLSTATE=42704' in out
+    assert rc & 4
+
+
+def test_systoolspace_must_be_in_ibmcatgroup(db2):
+    rc, out = clp(db2, "CREATE TABLESPACE SYSTOOLSPACE MANAGED BY AUTOMATIC STORAGE;\n")
+    assert "SQL1258N" in out and rc & 4
+
+
+def test_add_list_and_crontab_view(systools):
+    rc, out = clp(systools, add("A DAILY") + CRONTAB_L)
+    assert "Return Status = 0" in out, out
+    assert "5 13 * * *    call SYSPROC.ADMIN_CMD (VALUES('RUNSTATS ON TABLE DB2INST1.T1')); -- \"A DAILY\"" in out
+    rc, out = clp(systools, "SELECT * FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = 'A DAILY';\n")
+    header = next(line for line in out.splitlines() if line.startswith("NAME "))
+    assert header.split() == ["NAME", "TASKID", "OWNER", "OWNERTYPE", "BEGIN_TIME", "END_TIME", "MAX_INVOCATIONS",
+                              "SCHEDULE", "PROCEDURE_SCHEMA", "PROCEDURE_NAME", "PROCEDURE_INPUT", "OPTIONS",
+                              "UPDATE_TIME", "REMARKS"]
+
+
+def test_duplicate_name_and_bad_arguments(systools):
+    rc, out = clp(systools, add("B DUP") + add("B DUP"))
+    assert 'SQL0601N' in out and '"B DUP" of type "TASK"' in " ".join(out.split())
+    for schedule, in (("5 24 * * *",), ("* * * *",), ("61 * * * *",), ("0 0 * * xyz",), ("@daily",)):
+        rc, out = clp(systools, add("B BAD", schedule=schedule))
+        flat = " ".join(out.split())
+        assert 'SQL0171N' in flat and 'position "5"' in flat and 'Parameter name: "SCHEDULE"' in flat, schedule
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_ADD('B PAST', '2001-01-01-00.00.00', NULL, NULL, NULL, "
+                            "'SYSPROC', 'ADMIN_CMD', NULL, NULL, NULL);\n")
+    assert 'position "2"' in " ".join(out.split())
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_ADD('B', NULL, NULL);\n")
+    assert "SQL0440N" in out
+
+
+def test_update_cannot_change_procedure_and_remove(systools):
+    clp(systools, add("C TASK"))
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_UPDATE('C TASK', NULL, NULL, 3, '0 1 * * sun', NULL, "
+                            "'new remark');\n")
+    assert "Return Status = 0" in out, out
+    rc, out = clp(systools, "SELECT MAX_INVOCATIONS, SCHEDULE, REMARKS FROM SYSTOOLS.ADMIN_TASK_LIST "
+                            "WHERE NAME = 'C TASK';\n")
+    assert "0 1 * * sun" in out and "new remark" in out
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_UPDATE('C TASK', NULL, NULL, NULL, NULL, NULL, NULL, "
+                            "'SYSPROC', 'X');\n")
+    assert "SQL0440N" in out  # 9 arguments: there is no such UPDATE
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_REMOVE('C TASK', NULL);\n"
+                            "SELECT NAME FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = 'C TASK';\n")
+    assert "0 record(s) selected." in out
+    rc, out = clp(systools, "CALL SYSPROC.ADMIN_TASK_REMOVE('C TASK', NULL);\n")
+    assert "SQL0204N" in out
+
+
+def test_changes_count_after_commit(systools):
+    rc, out = clp(systools, add("D UOW") + "ROLLBACK;\nSELECT NAME FROM SYSTOOLS.ADMIN_TASK_LIST "
+                  "WHERE NAME = 'D UOW';\n", options="-t +p +c")
+    assert "0 record(s) selected." in out, out
+    rc, out = clp(systools, add("D UOW") + "COMMIT;\n", options="-t +p +c")
+    rc, out = clp(systools, "SELECT NAME FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = 'D UOW';\n")
+    assert "1 record(s) selected." in out
+
+
+def test_scheduler_runs_only_when_enabled_and_active(systools):
+    clp(systools, add("E OK") + add("E MISSING", procedure="'DBA', 'RUNSTATS'",
+                                    proc_input="'VALUES(''S'', ''SYSIBM'')'")
+        + add("E NOTABLE", proc_input="'VALUES(''RUNSTATS ON TABLE DB2INST1.NOPE'')'"))
+    try:
+        assert shell(systools, "db2set DB2_ATS_ENABLE=NO")[0] == 0
+        rc, out = shell(systools, "db2standin-ats-run 'E OK'")
+        assert "no task ran" in out
+        shell(systools, "db2set DB2_ATS_ENABLE=ON")
+        shell(systools, "db2 deactivate database TESTDB")
+        rc, out = shell(systools, "db2standin-ats-run 'E OK'")
+        assert "no task ran" in out and "status=" not in out
+    finally:
+        shell(systools, "db2set DB2_ATS_ENABLE=YES; db2 activate database TESTDB")
+    rc, out = shell(systools, "db2standin-ats-run 'E OK' 'E MISSING' 'E NOTABLE'")
+    assert "TESTDB E OK invocation=1 status=COMPLETED sqlcode=0" in out
+    assert "TESTDB E MISSING invocation=1 status=NOTRUN sqlcode=-440" in out
+    assert "TESTDB E NOTABLE invocation=1 status=COMPLETED sqlcode=-2306" in out
+    rc, out = clp(systools, "SELECT NAME, STATUS, INVOCATION, SQLCODE, SQLSTATE, RC FROM SYSTOOLS.ADMIN_TASK_STATUS "
+                            "WHERE NAME LIKE 'E %' ORDER BY NAME;\n")
+    rows = [line.split() for line in out.splitlines() if line.startswith("E ")]
+    assert rows == [["E", "MISSING", "NOTRUN", "1", "-440", "42884", "-"],
+                    ["E", "NOTABLE", "COMPLETED", "1", "-2306", "-", "-"],
+                    ["E", "OK", "COMPLETED", "1", "0", "00000", "0"]], out
+
+
+def test_max_invocations_holds(systools):
+    clp(systools, "CALL SYSPROC.ADMIN_TASK_ADD('F ONCE', NULL, NULL, 1, '5 13 * * *', 'SYSPROC', 'ADMIN_CMD', "
+                  "'VALUES(''RUNSTATS ON TABLE DB2INST1.T1'')', NULL, NULL);\n")
+    assert "invocation=1" in shell(systools, "db2standin-ats-run 'F ONCE'")[1]
+    assert "no task ran" in shell(systools, "db2standin-ats-run 'F ONCE'")[1]
+
+
+def test_scheduler_process_runs_with_the_instance(systools):
+    rc, out = shell(systools, "ps -eo args")
+    assert "bin/db2acd" in out
