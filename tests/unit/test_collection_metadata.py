@@ -38,18 +38,3 @@ def test_changelog_fragments_are_valid_sections():
         data = yaml.safe_load(fragment.read_text())
         assert set(data) <= sections, fragment.name
 
-
-ROLES = sorted(p for p in (REPO / "roles").iterdir() if p.is_dir()) if (REPO / "roles").exists() else []
-
-
-def test_role_argument_specs_match_defaults():
-    """Every default is documented and every documented option is a default or required."""
-    for role in ROLES:
-        defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
-        specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-        options = specs["main"]["options"]
-        required = {name for name, option in options.items() if option.get("required")}
-        assert set(options) == set(defaults) | required, role.name
-        assert not required & set(defaults), f"{role.name}: a required option has a default"
-        for name in defaults:
-            assert name.startswith(role.name + "_"), f"{role.name}: {name} lacks the role prefix"
