@@ -145,3 +145,50 @@ def run_backup(clp, databases, path, online=False, compress=False, force_applica
         backups.append(dict(database=database, timestamp=stamp, mode="online" if online else "offline",
                             path=path, files=files))
     return backups, commands
+
+
+def select_image(images, database, timestamp):
+    """The backup image of database taken at timestamp (or the newest for 'latest'); None if absent."""
+    mine = [i for i in images if i["database"] == database]
+    if timestamp == "latest":
+        return mine[-1] if mine else None
+    return next((i for i in mine if i["timestamp"] == timestamp), None)
+
+
+def recent_images(images, databases, max_age, now=None):
+    """{database: newest image} for the databases whose newest image is younger than max_age seconds."""
+    recent = {}
+    for database in databases:
+        image = select_image(images, database, "latest")
+        if image and timestamp_age_seconds(image["timestamp"], now) <= max_age:
+            recent[database] = image
+    return recent
+
+
+def run_restore(clp, database, path, timestamp, into=None, target_exists=True, force_applications=False,
+                check_mode=False):
+    """Restore one image; roll forward to the end of the backup when the image is an online one.
+
+    Db2 says which it is: WITHOUT ROLLING FORWARD on an online image fails with SQL2537N, and the
+    restore is then repeated with a LOGTARGET and followed by ROLLFORWARD ... AND COMPLETE.
+    An existing target is deactivated first (a restore needs it unused).
+    Returns (rolled_forward, commands). Raises Db2Error.
+    """
+    target = into or database
+    prelude = []
+    if target_exists:
+        prelude = (force_statements() if force_applications else []) + ["DEACTIVATE DATABASE %s" % target]
+    offline = prelude + restore_statements(database, path, timestamp, into=into)
+    if check_mode:
+        return False, offline
+    try:
+        clp.run_script(offline)
+        return False, offline
+    except Db2Error as exc:
+        if exc.code != "SQL2537N":
+            raise
+    logtarget = "%s/logs-%s-%s" % (path, target, timestamp)
+    clp.shell("mkdir -p %s" % logtarget)
+    online = restore_statements(database, path, timestamp, into=into, online_image=True, logtarget=logtarget)
+    clp.run_script(online)
+    return True, prelude + online

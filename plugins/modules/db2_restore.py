@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: db2_restore
+short_description: Restore a Db2 database in a container from a backup image on its storage
+version_added: 0.1.0
+description:
+  - Restores one database of a running Db2 container from a backup image in a directory of its storage,
+    chosen by timestamp or the newest one, into the same database or a new one (O(into)).
+  - An image of an offline backup is restored C(WITHOUT ROLLING FORWARD). For an image of an online backup,
+    Db2 requires a roll-forward (SQL2537N); the module then restores its logs to a C(LOGTARGET) directory and
+    runs C(ROLLFORWARD DATABASE ... TO END OF BACKUP AND COMPLETE).
+  - The target database must be unused: the module deactivates it, and with O(force_applications=true)
+    forces applications off first.
+  - A restore always replaces data; the module always reports a change. Check mode shows the statements.
+author:
+  - db2ops.docker developers (@db2ops)
+extends_documentation_fragment:
+  - db2ops.docker.docker
+  - db2ops.docker.attributes
+  - db2ops.docker.attributes.actiongroup_db2
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Checks that the image exists and returns the statements that would run; nothing is restored.
+  diff_mode:
+    support: none
+options:
+  container:
+    description: Name of the running Db2 container.
+    type: str
+    required: true
+  database:
+    description: The database whose backup image to restore (the alias in the image file name).
+    type: str
+    required: true
+  timestamp:
+    description: The image's timestamp (C(YYYYMMDDhhmmss)), or V(latest) for the newest image of O(database).
+    type: str
+    required: true
+  path:
+    description: Directory inside the container holding the images.
+    type: str
+    default: /database/backup
+  into:
+    description: Restore into this database instead (created when it does not exist).
+    type: str
+  force_applications:
+    description: Force all applications off the instance before the restore.
+    type: bool
+    default: false
+  exec_timeout:
+    description: Seconds the restore may take.
+    type: int
+    default: 3600
+seealso:
+  - module: db2ops.docker.db2_backup
+"""
+
+EXAMPLES = r"""
+- name: Put TESTDB back as it was at the backup taken before the upgrade
+  db2ops.docker.db2_restore:
+    container: db2server
+    database: TESTDB
+    timestamp: "{{ upgrade.backups[0].timestamp }}"
+    force_applications: true
+
+- name: The newest image of TESTDB as a copy to inspect
+  db2ops.docker.db2_restore:
+    container: db2server
+    database: TESTDB
+    timestamp: latest
+    into: TESTCOPY
+"""
+
+RETURN = r"""
+restored:
+  description: What was restored.
+  returned: always
+  type: dict
+  sample: {database: TESTDB, into: TESTDB, timestamp: "20191106143831",
+           file: /database/backup/TESTDB.0.db2inst1.DBPART000.20191106143831.001, rolled_forward: false}
+commands:
+  description: The statements run, or that would run in check mode.
+  returned: always
+  type: list
+  elements: str
+"""
+
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+    TIMESTAMP,
+    BackupInputError,
+    check_database,
+    check_path,
+    list_images,
+    run_restore,
+    select_image,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Clp, Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+    db2_facts,
+    instance_owner,
+    open_running_db2,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_REQUIRED_TOGETHER,
+    DockerModuleClient,
+    DockerOperationError,
+    docker_argument_spec,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(dict(
+            container=dict(type="str", required=True),
+            database=dict(type="str", required=True),
+            timestamp=dict(type="str", required=True),
+            path=dict(type="str", default="/database/backup"),
+            into=dict(type="str"),
+            force_applications=dict(type="bool", default=False),
+            exec_timeout=dict(type="int", default=3600),
+        )),
+        required_together=DOCKER_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    p = module.params
+    docker = DockerModuleClient(module)
+    try:
+        path = check_path(p["path"])
+        database = check_database(p["database"])
+        into = check_database(p["into"]) if p["into"] else None
+        if p["timestamp"] != "latest" and not TIMESTAMP.match(p["timestamp"]):
+            raise BackupInputError("timestamp %r is neither YYYYMMDDhhmmss nor 'latest'" % p["timestamp"])
+        inspect = open_running_db2(docker.api, p["container"])
+        facts = db2_facts(docker.api, inspect)
+        clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
+        image = select_image(list_images(clp, path), database, p["timestamp"])
+        if image is None:
+            raise BackupInputError("no backup image of %s taken at %s in %s of container %s"
+                                   % (database, p["timestamp"], path, p["container"]))
+        target = into or database
+        rolled_forward, commands = run_restore(
+            clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
+            force_applications=p["force_applications"], check_mode=module.check_mode)
+        if not module.check_mode and target in facts["active_databases"]:
+            clp.run("ACTIVATE DATABASE %s" % target)
+            commands.append("ACTIVATE DATABASE %s" % target)
+    except (BackupInputError, DockerOperationError) as exc:
+        docker.fail("%s. Nothing was changed." % exc)
+    except Db2Error as exc:
+        docker.fail("restore failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
+    finally:
+        docker.close()
+    module.exit_json(changed=True, commands=commands, restored=dict(
+        database=database, into=target, timestamp=image["timestamp"], file=image["file"],
+        rolled_forward=rolled_forward))
+
+
+if __name__ == "__main__":
+    main()
