@@ -17,7 +17,7 @@ description:
   - An image of an offline backup is restored C(WITHOUT ROLLING FORWARD). For an image of an online backup,
     Db2 requires a roll-forward (SQL2537N); the module then restores its logs to a C(LOGTARGET) directory and
     runs C(ROLLFORWARD DATABASE ... TO END OF BACKUP AND COMPLETE).
-  - The target database must be unused: the module deactivates it, and with O(force_applications=true)
+  - The target database must be unused, so the module deactivates it, and with O(force_applications=true)
     forces applications off first.
   - A restore always replaces data; the module always reports a change. Check mode shows the statements.
 author:
