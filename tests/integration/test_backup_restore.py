@@ -100,8 +100,7 @@ def test_restore_bad_input(tmp_path, db2):
     assert rows(db2).startswith("1 ")
 
 
-def test_online_backup_refused_without_archive_logging(tmp_path, docker_client, standin_images, containers, storage,
-                                                        unique_name):
+def test_online_backup_refused_without_archive_logging(tmp_path, standin_images, containers, storage, unique_name):
     container = containers.run(standin_images["11.1.4.4"], unique_name,
                                environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB", "ARCHIVE_LOGS": "false"},
                                volumes={str(storage): {"bind": "/database"}})

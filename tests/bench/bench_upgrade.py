@@ -1,0 +1,215 @@
+#!/usr/bin/env python
+"""Benchmarks of recipe 1 (not tests): downtime of one upgrade against the raw cookbook sequence,
+and a fleet of containers on several daemons against a single upgrade.
+
+    .venv/bin/python tests/bench/bench_upgrade.py            # full run, writes docs/benchmarks.md section
+    .venv/bin/python tests/bench/bench_upgrade.py --quick    # one trial each, fleet of 3 on 2 daemons
+
+Both sides use the same stand-in images (11.1.3.3a -> 11.1.4.4, STANDIN_SETUP_SECONDS=2) on the same
+machine, side by side, interleaved. The raw sequence is the cookbook's by hand, through the Docker API:
+docker stop, docker rm, docker run (same storage, env, ports), wait for "(*) Setup has completed.",
+db2level. Ours is db2ops.docker.db2_container_upgrade through ansible-playbook with backup and
+post-upgrade tasks off (the raw sequence has neither); its downtime is what the module reports (old
+stopped -> new ready and verified, including its CLP readiness probe).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+from daemons import DockerDaemon, free_port, make_tls_material  # noqa: E402  pylint: disable=wrong-import-position
+from playbook import ansible_env, run_module  # noqa: E402  pylint: disable=wrong-import-position
+
+OLD, NEW = "db2ops/db2-standin:11.1.3.3a", "db2ops/db2-standin:11.1.4.4"
+ENV = {"LICENSE": "accept", "DB2INSTANCE": "db2inst1", "DB2INST1_PASSWORD": "Bench-pw-1", "DBNAME": "TESTDB",
+       "STANDIN_SETUP_SECONDS": "2"}
+READY = "(*) Setup has completed."
+
+
+def wait_log(container, needle, since, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in container.logs(since=since).decode():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{container.name}: no {needle!r}")
+
+
+def fresh_container(client, name, storage):
+    container = client.containers.run(OLD, name=name, detach=True, environment=ENV, hostname=name,
+                                      ports={"50000/tcp": None}, volumes={storage: {"bind": "/database"}})
+    wait_log(container, READY, since=None)
+    time.sleep(1)  # let the first start's own work (backup, activation) settle
+    return container
+
+
+def raw_sequence(client, container, storage):
+    """The cookbook by hand: stop, rm, run on the same storage, wait for the log line, db2level."""
+    started = time.monotonic()
+    container.stop(timeout=30)
+    container.remove()
+    new = client.containers.run(NEW, name=container.name, detach=True, environment=ENV, hostname=container.name,
+                                ports={"50000/tcp": None}, volumes={storage: {"bind": "/database"}})
+    since = int(time.time()) - 1
+    wait_log(new, READY, since=since)
+    result = new.exec_run(["su", "-", "db2inst1", "-c", "db2level"])
+    assert b"DB2 v11.1.4.4" in result.output, result.output
+    return time.monotonic() - started, new
+
+
+def ours(tmp, container):
+    started = time.monotonic()
+    _proc, result = run_module(tmp, "db2_container_upgrade", {
+        "container": container.name, "image": NEW, "backup": {"mode": "none"}, "post_upgrade": False,
+        "old_container": "remove", "stop_timeout": 30, "ready_timeout": 300})
+    assert not result.get("failed"), result
+    return result["downtime_seconds"], time.monotonic() - started
+
+
+def bench_downtime(trials):
+    client = docker.from_env()
+    raw, mine, module_wall = [], [], []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-up-"))
+    try:
+        for trial in range(trials):
+            for side in ("raw", "ours") if trial % 2 == 0 else ("ours", "raw"):
+                storage = tempfile.mkdtemp(prefix="bench-fs-")
+                name = f"bench-up-{uuid.uuid4().hex[:6]}"
+                container = fresh_container(client, name, storage)
+                try:
+                    if side == "raw":
+                        seconds, container = raw_sequence(client, container, storage)
+                        raw.append(seconds)
+                    else:
+                        downtime, wall = ours(tmp, container)
+                        mine.append(downtime)
+                        module_wall.append(wall)
+                finally:
+                    for leftover in client.containers.list(all=True, filters={"name": name}):
+                        leftover.remove(force=True)
+                    shutil.rmtree(storage, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return raw, mine, module_wall
+
+
+def load_images(source, target):
+    for tag in (OLD, NEW):
+        target.images.load(b"".join(source.images.get(tag).save(named=tag)))
+
+
+def bench_fleet(containers, daemons):
+    """`containers` containers over `daemons` daemons (the main one plus TLS daemons on 127.0.0.1),
+    upgraded by playbooks/upgrade.yml with forks >= containers; then one container alone."""
+    client = docker.from_env()
+    work = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+    extra = []
+    made = []  # (client, name, storage)
+    try:
+        tls = make_tls_material(work / "certs")
+        for index in range(daemons - 1):
+            daemon = DockerDaemon(work / f"d{index}", tcp=f"127.0.0.1:{free_port()}", tls=tls).start()
+            extra.append(daemon)
+        clients = [client] + [docker.DockerClient(base_url=d.unix_url) for d in extra]
+        for other in clients[1:]:
+            load_images(client, other)
+        hosts = {}
+        for index in range(containers + 1):  # the last one is upgraded alone, as the baseline
+            where = index % daemons if index < containers else 0
+            name = f"benchfleet{index}-{uuid.uuid4().hex[:4]}"
+            storage = tempfile.mkdtemp(prefix="bench-ff-")
+            fresh_container(clients[where], name, storage)
+            made.append((clients[where], name, storage))
+            vars_ = {"db2_container": name, "ansible_connection": "local",
+                     "ansible_python_interpreter": sys.executable}
+            if where:
+                vars_.update(db2ops_docker_host=f"tcp://{extra[where - 1].tcp}", db2ops_docker_ca_path=tls["ca"],
+                             db2ops_docker_client_cert=tls["client"], db2ops_docker_client_key=tls["client_key"])
+            hosts[name] = vars_
+        names = list(hosts)
+        inventory = work / "inventory.json"
+
+        def run(selected):
+            inventory.write_text(json.dumps({"db2_containers": {"hosts": {n: hosts[n] for n in selected}}}))
+            started = time.monotonic()
+            proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+                                   "-f", str(max(10, len(selected))), str(REPO / "playbooks" / "upgrade.yml"),
+                                   "-e", json.dumps({"db2_target_image": NEW})],
+                                  capture_output=True, text=True, env=ansible_env(), check=False)
+            if proc.returncode:
+                raise RuntimeError(proc.stdout[-3000:])
+            return time.monotonic() - started
+
+        single = run(names[-1:])
+        fleet = run(names[:-1])
+        return single, fleet
+    finally:
+        for owner, name, storage in made:
+            for leftover in owner.containers.list(all=True, filters={"name": name}):
+                leftover.remove(force=True)
+            shutil.rmtree(storage, ignore_errors=True)
+        for daemon in extra:
+            daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one trial, a fleet of 3 on 2 daemons (CI smoke)")
+    args = parser.parse_args()
+    trials, containers, daemons = (1, 3, 2) if args.quick else (5, 10, 3)
+    raw, mine, wall = bench_downtime(trials)
+    single, fleet = bench_fleet(containers, daemons)
+    ratio = statistics.median(mine) / statistics.median(raw)
+    fleet_ratio = fleet / single
+    lines = [
+        "## Recipe 1: upgrade downtime and fleet upgrades",
+        "",
+        f"- Date: {time.strftime('%Y-%m-%d')}; machine: {platform.machine()}, {os.cpu_count()} cores; "
+        f"Docker {docker.from_env().version()['Version']}; stand-in {OLD} -> {NEW}, STANDIN_SETUP_SECONDS=2.",
+        f"- Command: `.venv/bin/python tests/bench/bench_upgrade.py{' --quick' if args.quick else ''}` "
+        f"({trials} trials per side, interleaved).",
+        "",
+        "| what | median (s) | all (s) |",
+        "|---|---|---|",
+        f"| raw cookbook sequence: stop, rm, run, wait for the log line, db2level | {statistics.median(raw):.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in raw)} |",
+        f"| db2_container_upgrade downtime (stop -> ready and verified) | {statistics.median(mine):.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in mine)} |",
+        f"| db2_container_upgrade whole task (ansible-playbook) | {statistics.median(wall):.2f} | "
+        f"{', '.join(f'{x:.2f}' for x in wall)} |",
+        f"| upgrade.yml, 1 container (pre-flight, offline backup, upgrade, post-upgrade, summary) | {single:.2f} | |",
+        f"| upgrade.yml, {containers} containers on {daemons} daemons, forks {max(10, containers)} | {fleet:.2f} | |",
+        "",
+        f"Downtime ratio ours / raw: **{ratio:.2f}** (target at most 1.2). "
+        f"Fleet / single wall time: **{fleet_ratio:.2f}** (target at most 2).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.quick:
+        path = REPO / "docs" / "benchmarks.md"
+        current = path.read_text() if path.exists() else "# Benchmarks\n\n"
+        start = current.find(lines[0])
+        if start >= 0:
+            end = current.find("\n## ", start + 1)
+            current = current[:start] + current[end + 1:] if end >= 0 else current[:start]
+        path.write_text(current.rstrip() + "\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
