@@ -37,4 +37,3 @@ def test_changelog_fragments_are_valid_sections():
     for fragment in (REPO / "changelogs" / "fragments").glob("*.yml"):
         data = yaml.safe_load(fragment.read_text())
         assert set(data) <= sections, fragment.name
-
