@@ -50,7 +50,7 @@ HEADER = "; Written by db2ops.docker.db2_ldap_auth: edits are replaced on its ne
 INI_OPTIONS = dict(
     ldap_host=dict(type="list", elements="str"),
     enable_ssl=dict(type="bool", default=False),
-    ssl_keyfile=dict(type="str"),
+    ssl_keyfile=dict(type="str", no_log=False),  # a path, not a secret
     ssl_pw=dict(type="str", no_log=True),
     user_objectclass=dict(type="str", default="inetOrgPerson"),
     user_basedn=dict(type="str"),
