@@ -1,0 +1,485 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Db2 authentication through IBM's LDAP security plug-ins, in a running Db2 container:
+IBMLDAPSecurity.ini rendered and checked, the plug-in parameters of the dbm cfg, an instance
+restart only when the configuration in effect is not the configured one, a proof login, and
+a way back when db2start refuses the new configuration.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import re
+
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Clp, Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils.docker import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, check_attribute_name, parse_dn
+
+SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN = "IBMLDAPauthserver", "IBMLDAPauthclient", "IBMLDAPgroups"
+LDAP_PLUGINS = (SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN)
+PLUGIN_PARAMS = ("SRVCON_PW_PLUGIN", "CLNT_PW_PLUGIN", "GROUP_PLUGIN")
+KEYWORD_PARAMS = ("AUTHENTICATION", "SRVCON_AUTH")
+AUTH_TYPES = ["SERVER", "SERVER_ENCRYPT", "SERVER_ENCRYPT_AES", "CLIENT", "DATA_ENCRYPT", "DATA_ENCRYPT_CMP"]
+
+# The keys the module writes, in the order of IBM's IBMLDAPSecurity.ini.sample, with the kind
+# of value each holds. Limits from IBMLDAPutils.h (facts 5): host 500, DN 1024, attribute 128,
+# password 256, file name 1024 bytes; a line holds at most 1092 bytes.
+INI_KEYS = (
+    ("LDAP_HOST", "host"), ("ENABLE_SSL", "bool"), ("SSL_KEYFILE", "file"), ("SSL_PW", "password"),
+    ("USER_OBJECTCLASS", "attribute"), ("USER_BASEDN", "dn"), ("USERID_ATTRIBUTE", "attribute"),
+    ("AUTHID_ATTRIBUTE", "attribute"), ("GROUP_OBJECTCLASS", "attribute"), ("GROUP_BASEDN", "dn"),
+    ("GROUPNAME_ATTRIBUTE", "attribute"), ("GROUP_LOOKUP_METHOD", "method"),
+    ("GROUP_LOOKUP_ATTRIBUTE", "attribute"), ("NESTED_GROUPS", "bool"), ("SEARCH_DN", "dn"),
+    ("SEARCH_PW", "password"),
+)
+SECRET_KEYS = ("SSL_PW", "SEARCH_PW")
+LIMITS = dict(host=500, dn=1024, attribute=128, password=256, file=1024)
+MAX_LINE = 1092
+REQUIRED = ("LDAP_HOST", "USER_OBJECTCLASS", "USERID_ATTRIBUTE", "AUTHID_ATTRIBUTE")
+REQUIRED_FOR_GROUPS = ("GROUP_OBJECTCLASS", "GROUPNAME_ATTRIBUTE", "GROUP_LOOKUP_METHOD", "GROUP_LOOKUP_ATTRIBUTE")
+HEADER = "; Written by db2ops.docker.db2_ldap_auth: edits are replaced on its next run.\n"
+
+# The module's options for the ini are the keys in lower case.
+INI_OPTIONS = dict(
+    ldap_host=dict(type="list", elements="str"),
+    enable_ssl=dict(type="bool", default=False),
+    ssl_keyfile=dict(type="str", no_log=False),  # a path, not a secret
+    ssl_pw=dict(type="str", no_log=True),
+    user_objectclass=dict(type="str", default="inetOrgPerson"),
+    user_basedn=dict(type="str"),
+    userid_attribute=dict(type="str", default="uid"),
+    authid_attribute=dict(type="str", default="uid"),
+    group_objectclass=dict(type="str", default="groupOfUniqueNames"),
+    group_basedn=dict(type="str"),
+    groupname_attribute=dict(type="str", default="cn"),
+    group_lookup_method=dict(type="str", default="SEARCH_BY_DN", choices=["SEARCH_BY_DN", "USER_ATTRIBUTE"]),
+    group_lookup_attribute=dict(type="str", default="uniqueMember"),
+    nested_groups=dict(type="bool", default=False),
+    search_dn=dict(type="str"),
+    search_pw=dict(type="str", no_log=True),
+)
+
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:(\d{1,5}))?$")
+_SECTION = "@@DB2OPS-LDAPAUTH"
+APPLIED_MARK = ".db2ops_ldap_applied"  # next to the ini: fingerprint of what the last db2start loaded
+
+
+class LdapAuthError(Exception):
+    """A problem explained in one line; `changed` says whether something was already written."""
+
+
+# ---------------------------------------------------------------------------------------------
+# IBMLDAPSecurity.ini
+
+def _check_value(key, kind, value):
+    """Problems with one value, as text (empty list when it is fine)."""
+    problems = []
+    if "\x00" in value or "\n" in value or "\r" in value:
+        return ["%s must be one line of text without NUL" % key]
+    if ";" in value:  # the plug-in starts a comment at any `;`, the rest would be lost
+        problems.append("%s contains ';', which IBMLDAPSecurity.ini reads as the start of a comment" % key)
+    if value != value.strip():
+        problems.append("%s has leading or trailing spaces, which the plug-in strips" % key)
+    if kind in LIMITS and len(value.encode("utf-8")) > LIMITS[kind]:
+        problems.append("%s is %d bytes long; the plug-in takes at most %d" % (key, len(value.encode("utf-8")), LIMITS[kind]))
+    if kind == "attribute":
+        try:
+            check_attribute_name(value)
+        except LdapError as exc:
+            problems.append("%s: %s" % (key, exc))
+    elif kind == "dn":
+        try:
+            parse_dn(value, key)
+        except LdapError as exc:
+            problems.append(str(exc))
+    elif kind == "host":
+        for host in value.split():
+            match = _HOST.match(host)
+            if not match or (match.group(3) and not 0 < int(match.group(3)) < 65536):
+                problems.append("LDAP_HOST entry %r is not host[:port]" % host)
+    return problems
+
+
+def ini_values(params, groups=True):
+    """[(KEY, value)] for the ini from the module options; LdapAuthError listing every problem."""
+    values, problems = [], []
+    for key, kind in INI_KEYS:
+        value = params.get(key.lower())
+        if key == "LDAP_HOST":
+            value = " ".join(value) if value else None
+        if value is None or value == "":
+            continue
+        if kind == "bool":
+            value = "TRUE" if value else "FALSE"
+        value = str(value)
+        problems += _check_value(key, kind, value)
+        if len(("%s = %s" % (key, value)).encode("utf-8")) > MAX_LINE:
+            problems.append("the %s line would be longer than the %d bytes the plug-in reads" % (key, MAX_LINE))
+        values.append((key, value))
+    given = dict(values)
+    for key in REQUIRED + (REQUIRED_FOR_GROUPS if groups else ()):
+        if key not in given:
+            problems.append("%s is required%s" % (key.lower(), " with group_plugin=true" if key in REQUIRED_FOR_GROUPS else ""))
+    if ("SSL_PW" in given) != ("SSL_KEYFILE" in given):
+        problems.append("ssl_keyfile and ssl_pw go together (the key database and its password)")
+    if ("SEARCH_PW" in given) and "SEARCH_DN" not in given:
+        problems.append("search_pw needs search_dn")
+    if problems:
+        raise LdapAuthError("invalid IBMLDAPSecurity.ini settings: %s" % "; ".join(problems))
+    return values
+
+
+def render_ini(values):
+    return HEADER + "".join("%s = %s\n" % (key, value) for key, value in values)
+
+
+def mask_ini(text):
+    """The ini with the values of SEARCH_PW and SSL_PW replaced by ********."""
+    if text is None:
+        return None
+    out = []
+    for line in text.splitlines(True):
+        key = line.split("=", 1)[0].strip().upper()
+        if key in SECRET_KEYS and "=" in line:
+            line = "%s = %s\n" % (line.split("=", 1)[0].strip(), MASK)
+        out.append(line)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# dbm cfg
+
+_CFG_LINE = re.compile(r"\(([A-Z0-9_]+)\)\s*=\s*(.*)$")
+
+
+def parse_dbm_cfg(text):
+    """{PARAM: value} of `db2 get dbm cfg` output (values stripped)."""
+    found = {}
+    for line in text.splitlines():
+        match = _CFG_LINE.search(line)
+        if match:
+            found[match.group(1)] = match.group(2).strip()
+        elif "Current member resolved DIAGPATH" in line and "=" in line:
+            found["RESOLVED_DIAGPATH"] = line.split("=", 1)[1].strip()
+    return found
+
+
+def _norm(param, value):
+    value = (value or "").strip()
+    return value.upper() if param in KEYWORD_PARAMS else value  # plug-in names are file names
+
+
+def dbm_wanted(params, current):
+    """{PARAM: value ('' clears)} the task wants; parameters it leaves alone are absent."""
+    wanted = {}
+    present = params["state"] == "present"
+    for param, plugin, on in (("SRVCON_PW_PLUGIN", SERVER_PLUGIN, present),
+                              ("GROUP_PLUGIN", GROUP_PLUGIN, present and params["group_plugin"]),
+                              ("CLNT_PW_PLUGIN", CLIENT_PLUGIN, present and params["client_plugin"])):
+        if on:
+            wanted[param] = plugin
+        elif current.get(param) in LDAP_PLUGINS:  # clear ours, never someone else's plug-in
+            wanted[param] = ""
+    for param in KEYWORD_PARAMS:
+        if params.get(param.lower()):
+            wanted[param] = params[param.lower()].upper()
+    return wanted
+
+
+def dbm_changes(wanted, current):
+    return dict((p, v) for p, v in wanted.items() if _norm(p, current.get(p)) != _norm(p, v))
+
+
+def update_statement(changes):
+    return "UPDATE DBM CFG USING " + " ".join("%s %s" % (p, v or "NULL") for p, v in sorted(changes.items()))
+
+
+def fingerprint(ini_text, dbm):
+    """What identifies a configuration: the ini and the LDAP-relevant dbm cfg values."""
+    relevant = dict((p, _norm(p, dbm.get(p))) for p in PLUGIN_PARAMS + KEYWORD_PARAMS)
+    return hashlib.sha256(json.dumps([ini_text or "", relevant], sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def uses_ldap(dbm):
+    return any(dbm.get(p) in LDAP_PLUGINS for p in PLUGIN_PARAMS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The instance
+
+def split_sections(text):
+    sections, name = {}, None
+    for line in text.splitlines(True):
+        if line.startswith(_SECTION + " "):
+            name = line[len(_SECTION) + 1:].strip()
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line
+    return sections
+
+
+_READ_SCRIPT = "; ".join((
+    'ini="${DB2LDAPSecurityConfig:-$HOME/sqllib/cfg/IBMLDAPSecurity.ini}"',
+    'echo "%(s)s path"; echo "$ini"',
+    'echo "%(s)s exists"; if [ -e "$ini" ]; then echo yes; stat -c "%%U %%a" "$ini"; fi',
+    'echo "%(s)s ini"; base64 -w0 "$ini" 2>/dev/null; echo',
+    'echo "%(s)s mark"; cat "$(dirname "$ini")/%(mark)s" 2>/dev/null',
+    'echo "%(s)s running"; db2gcf -s >/dev/null 2>&1; echo $?',
+    'echo "%(s)s dbm"; db2 get dbm cfg 2>&1; db2 terminate >/dev/null 2>&1; true',
+)) % dict(s=_SECTION, mark=APPLIED_MARK)
+
+
+class Instance:
+    """The LDAP-related state of one Db2 instance, read in one exec."""
+
+    def __init__(self, clp):
+        self.clp = clp
+        result = clp.shell(_READ_SCRIPT)
+        sections = split_sections(result.stdout)
+        if "dbm" not in sections or "(SRVCON_PW_PLUGIN)" not in sections["dbm"]:
+            raise LdapAuthError("cannot read the dbm cfg of instance %s: %s"
+                                % (clp.instance, " ".join((result.stdout + result.stderr).split())[-300:]))
+        self.path = sections["path"].strip()
+        exists = sections["exists"].split()
+        self.exists = bool(exists)
+        self.owner_mode = (exists[1], exists[2]) if len(exists) == 3 else None
+        self.ini = base64.b64decode(sections["ini"].strip()).decode("utf-8", "replace") if self.exists else None
+        self.mark = sections["mark"].strip()
+        self.running = sections["running"].strip() == "0"
+        self.dbm = parse_dbm_cfg(sections["dbm"])
+
+    @property
+    def diag_log(self):
+        path = self.dbm.get("RESOLVED_DIAGPATH") or self.dbm.get("DIAGPATH", "").split(" $")[0].strip()
+        return (path or "$HOME/sqllib/db2dump").rstrip("/") + "/db2diag.log"
+
+    def pending_restart(self):
+        """Whether the configuration in effect may differ from the configured one."""
+        if not self.running:
+            return True
+        current = fingerprint(self.ini, self.dbm)
+        if self.mark:
+            return self.mark != current
+        # Never restarted by this module: only an LDAP configuration can be out of date.
+        return uses_ldap(self.dbm)
+
+
+def write_ini(clp, path, text):
+    """Replace the ini atomically, 0600, owned by the instance owner (the exec runs as it);
+    the content travels on stdin."""
+    quoted = "'%s'" % path.replace("'", "'\\''")
+    result = clp.shell('umask 077; tmp=%s.db2ops-new; cat > "$tmp" && chmod 600 "$tmp" && mv -f "$tmp" %s'
+                       % (quoted, quoted), stdin=text)
+    if result.rc != 0:
+        raise LdapAuthError("cannot write %s: %s" % (path, (result.stdout + result.stderr).strip()))
+
+
+def remove_ini(clp, path):
+    quoted = "'%s'" % path.replace("'", "'\\''")
+    result = clp.shell("rm -f %s" % quoted)
+    if result.rc != 0:
+        raise LdapAuthError("cannot remove %s: %s" % (path, (result.stdout + result.stderr).strip()))
+
+
+def write_mark(clp, path, value):
+    mark = path.rsplit("/", 1)[0] + "/" + APPLIED_MARK
+    clp.shell("umask 077; printf '%%s\\n' %s > '%s'" % (value, mark))
+
+
+def restart(clp, timeout):
+    """`db2stop force; db2start` inside the container; (ok, output).
+
+    The instance restarts, not the container: PID 1 of IBM's images is the setup script, which
+    re-runs the whole instance setup on a container restart (minutes), while db2stop/db2start
+    through `docker exec` leave it alone (it only tails db2diag.log).
+    """
+    result = clp.shell("db2stop force 2>&1; db2start 2>&1", timeout=timeout)
+    output = (result.stdout + result.stderr).strip()
+    started = result.rc == 0 and "SQL1063N" in output
+    return started, output
+
+
+_DIAG_MESSAGE = re.compile(r"^MESSAGE : (.*)$", re.M)
+
+
+def last_diag_error(clp, diag_log):
+    """The MESSAGE of the last `LEVEL: Error` (or Severe) record in db2diag.log."""
+    result = clp.shell('tail -c 65536 "%s" 2>/dev/null' % diag_log.replace('"', ""))
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d-\d\d\.\d\d\.\d\d)", result.stdout)
+    for record in reversed(records):
+        if re.search(r"LEVEL: (Error|Severe|Critical)", record):
+            match = _DIAG_MESSAGE.search(record)
+            if match:
+                return match.group(1).strip()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Proof login
+
+def verify_login(clp, database, user, password):
+    """(authid, groups) after `CONNECT TO db USER u USING p`; LdapAuthError when the login fails."""
+    try:
+        out = clp.run_script(["CONNECT TO %s USER %s USING %s" % (database, user, password), "CONNECT RESET"],
+                             secrets=(password,))
+    except Db2Error as exc:
+        raise LdapAuthError("the proof login as %s to %s failed: %s" % (user, database, str(exc).replace(password, MASK)))
+    match = re.search(r"SQL authorization ID\s*=\s*(\S+)", out[0].output)
+    authid = match.group(1) if match else user.upper()
+    query = ("SELECT GROUPNAME FROM TABLE(SYSPROC.AUTH_LIST_GROUPS_FOR_AUTHID('%s')) AS T ORDER BY 1"
+             % authid.replace("'", "''"))
+    try:
+        rows = clp.run_script(["CONNECT TO %s USER %s USING %s" % (database, user, password), query, "CONNECT RESET"],
+                              secrets=(password,))[1].rows or []
+    except Db2Error as exc:
+        raise LdapAuthError("the login as %s worked, but listing its groups failed: %s"
+                            % (user, str(exc).replace(password, MASK)))
+    return authid, [row.get("GROUPNAME") for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole task
+
+class LdapAuth:
+    """Plan and apply one db2_ldap_auth task. Nothing is written before the plan is complete."""
+
+    def __init__(self, api, inspect, instance, params, check_mode, warn):
+        self.params = params
+        self.check_mode = check_mode
+        self.warn = warn
+        self.clp = Db2Clp(api, inspect["Id"], instance, timeout=params["exec_timeout"])
+        self.commands = []
+        self.changed = False
+        self.result = {}
+
+    def run(self):
+        p = self.params
+        if p["network"]:
+            self._attach(p["network"])
+        present = p["state"] == "present"
+        values = ini_values(p, groups=p["group_plugin"]) if present else None
+        before = Instance(self.clp)
+        new_ini = render_ini(values) if present else None
+        wanted = dbm_wanted(p, before.dbm)
+        changes = dbm_changes(wanted, before.dbm)
+        ini_changed = new_ini != before.ini or (present and before.owner_mode not in (None, (self.clp.instance, "600")))
+        needs_restart = bool(ini_changed or changes or before.pending_restart())
+        self.result.update(ini_path=before.path, dbm_cfg_changes=changes, restart_pending=False,
+                           diff=dict(before=dict(ini=mask_ini(before.ini) or "",
+                                                 dbm_cfg=dict((k, before.dbm.get(k, "")) for k in wanted)),
+                                     after=dict(ini=mask_ini(new_ini) or "",
+                                                dbm_cfg=dict((k, before.dbm.get(k, "")) for k in wanted))))
+        self.result["diff"]["after"]["dbm_cfg"].update(changes)
+        if ini_changed:
+            self.commands.append("write %s (mode 0600)" % before.path if present else "remove %s" % before.path)
+        if changes:
+            self.commands.append(update_statement(changes))
+        restart_now = needs_restart and p["restart"]
+        if restart_now:
+            self.commands.append("db2stop force; db2start")
+        elif needs_restart:
+            self.result["restart_pending"] = True
+            self.warn("The LDAP configuration of instance %s takes effect at the next db2stop/db2start "
+                      "(restart=false)." % self.clp.instance)
+        self.changed = bool(self.changed or ini_changed or changes or restart_now)
+        if self.check_mode:
+            if p["verify_user"] and self.changed:
+                self.warn("check mode: the proof login was not tried, the configuration is not applied yet")
+            elif p["verify_user"]:
+                self._verify()
+            return
+        if ini_changed:
+            (write_ini(self.clp, before.path, new_ini) if present else remove_ini(self.clp, before.path))
+        if changes:
+            self._update_dbm(changes)
+        if restart_now:
+            self._restart(before, ini_changed, changes)
+        if p["verify_user"]:
+            if needs_restart and not restart_now:
+                self.warn("the proof login ran against the configuration still in effect (restart=false)")
+            self._verify()
+
+    def _attach(self, network):
+        """Put the Db2 container on a user-defined network (live), so LDAP_HOST can name the LDAP
+        container the way the cookbook's `--link` alias did, without the legacy link."""
+        api, container = self.clp.api, self.clp.container_id
+        try:
+            info = api.inspect_network(network)
+        except Exception as exc:  # docker.errors.NotFound / APIError, not imported here
+            raise LdapAuthError("Docker network %s cannot be used: %s" % (network, exc))
+        if (info.get("Driver") == "bridge" and info.get("Name") == "bridge") or info.get("Scope") == "host":
+            raise LdapAuthError("network %s is not a user-defined network: containers cannot find each other "
+                                "by name on it" % network)
+        inspect = api.inspect_container(container)
+        if info.get("Name") in ((inspect.get("NetworkSettings") or {}).get("Networks") or {}):
+            return
+        self.commands.append("connect container %s to network %s" % (inspect["Name"].lstrip("/"), network))
+        self.changed = True
+        if not self.check_mode:
+            api.connect_container_to_network(container, info["Id"], aliases=self.params["network_aliases"] or None)
+
+    def _update_dbm(self, changes):
+        try:
+            self.clp.run(update_statement(changes))
+        except Db2Error as exc:
+            raise LdapAuthError(str(exc))
+
+    def _restart(self, before, ini_changed, changes):
+        started, output = restart(self.clp, self.params["exec_timeout"])
+        if started:
+            after = Instance(self.clp)
+            write_mark(self.clp, after.path, fingerprint(after.ini, after.dbm))
+            self.result["restarted"] = True
+            return
+        reason = last_diag_error(self.clp, before.diag_log) or " ".join(output.split())[-300:]
+        # Never leave the instance down: the previous ini and dbm cfg back, then start again.
+        if ini_changed:
+            if before.ini is None:
+                remove_ini(self.clp, before.path)
+            else:
+                write_ini(self.clp, before.path, before.ini)
+        if changes:
+            self._update_dbm(dict((p, before.dbm.get(p, "")) for p in changes))
+        restored, output2 = restart(self.clp, self.params["exec_timeout"])
+        what = "the previous configuration was restored and the instance started again"
+        if not restored:
+            # Last resort: operating system authentication, so the instance at least runs.
+            self._update_dbm(dict((p, "") for p in PLUGIN_PARAMS if before.dbm.get(p) in LDAP_PLUGINS))
+            restored, output2 = restart(self.clp, self.params["exec_timeout"])
+            what = ("the previous configuration did not start either; the LDAP plug-ins were cleared and the "
+                    "instance %s with operating system authentication" % ("started" if restored else "DID NOT START"))
+        if restored:
+            after = Instance(self.clp)
+            write_mark(self.clp, after.path, fingerprint(after.ini, after.dbm))
+        raise LdapAuthError("db2start refused the new LDAP configuration (%s); db2diag.log: %s; %s"
+                            % (_last_message(output), reason, what))
+
+    def _verify(self):
+        p = self.params
+        authid, groups = verify_login(self.clp, p["verify_database"], p["verify_user"], p["verify_password"])
+        self.result["verified"] = dict(user=p["verify_user"], authid=authid, groups=groups)
+
+
+def _last_message(output):
+    lines = [line.strip() for line in output.splitlines() if re.match(r"^SQL\d{4,5}[NWIC]", line.strip())]
+    return lines[-1] if lines else " ".join(output.split())[-200:]
+
+
+def run_task(api, inspect, instance, params, check_mode, warn):
+    """(changed, result) of one task; LdapAuthError / Db2Error / DockerOperationError propagate."""
+    task = LdapAuth(api, inspect, instance, params, check_mode, warn)
+    try:
+        task.run()
+    except (LdapAuthError, Db2Error, DockerOperationError) as exc:
+        exc.commands = task.commands
+        exc.changed = task.changed and not check_mode
+        raise
+    task.result["commands"] = task.commands
+    return task.changed, task.result
