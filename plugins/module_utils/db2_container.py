@@ -195,21 +195,14 @@ def parse_storage_usage(text):
 
 
 def probe_ready(clp, databases):
-    """True when the instance answers and every database serves `SELECT 1`."""
-    check = clp.shell("db2gcf -s >/dev/null 2>&1 || exit 3; db2 list active databases >/dev/null 2>&1; "
-                      "rc=$?; db2 terminate >/dev/null 2>&1; [ $rc -le 2 ]")
-    if check.rc != 0:
-        return False
-    if not databases:
-        return True
-    statements = []
-    for name in databases:
-        statements += ["CONNECT TO %s" % name, "SELECT 1 FROM SYSIBM.SYSDUMMY1", "CONNECT RESET"]
-    try:
-        clp.run_script(statements)
-    except Exception:
-        return False
-    return True
+    """True when the instance answers (`db2gcf -s`) and every database serves `SELECT 1`, in one exec."""
+    script = "db2gcf -s >/dev/null 2>&1 || exit 3"
+    statements = None
+    if databases:
+        statements = "".join("CONNECT TO %s;\nSELECT 1 FROM SYSIBM.SYSDUMMY1;\nCONNECT RESET;\n" % name
+                             for name in databases)
+        script += "; db2 -t +p -s -f /dev/stdin >/dev/null 2>&1; rc=$?; db2 terminate >/dev/null 2>&1; exit $rc"
+    return clp.shell(script, stdin=statements).rc == 0
 
 
 def wait_until_ready(api, container_id, timeout=600, databases=None, poll=1.0):

@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import struct
+import threading
 import time
 import traceback
 
@@ -346,28 +347,54 @@ def started_at_epoch(inspect):
     return seconds + float(match.group(2) or 0)
 
 
-def wait_for_log(api, container_id, pattern, since=None, timeout=600, poll=0.25):
+def wait_for_log(api, container_id, pattern, since=None, timeout=600):
     """Wait until a log line matching pattern (regex) appears since `since` (Unix time).
 
-    Returns the matching line. Raises ContainerExited when the container stops first and
-    DockerOperationError on timeout; both carry the last log lines for the user.
+    Follows the log stream (no polling: a fleet of waiting modules costs the daemon nothing) and
+    checks the container state once a second. Returns the matching line. Raises ContainerExited
+    when the container stops first and DockerOperationError on timeout; both carry the last lines.
     """
     regex = re.compile(pattern)
     deadline = time.monotonic() + timeout
     since_arg = int(since) if since else None
-    while True:
-        logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
-        for line in logs.splitlines():
-            if regex.search(line):
-                return line
+    found = {}
+    matched = threading.Event()
+
+    def follow():
+        # The stream ends when the container stops; a quiet log can also hit the client's read
+        # timeout, after which following again (from `since`) is harmless.
+        while not matched.is_set() and time.monotonic() < deadline:
+            pending = b""
+            try:
+                for chunk in api.logs(container_id, stdout=True, stderr=True, stream=True, follow=True,
+                                      since=since_arg):
+                    pending += chunk
+                    lines = pending.split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        text = line.decode("utf-8", "replace")
+                        if regex.search(text):
+                            found["line"] = text
+                            matched.set()
+                            return
+            except Exception:  # read timeout or daemon hiccup: the state check below decides
+                time.sleep(0.5)
+            else:
+                return
+
+    worker = threading.Thread(target=follow, daemon=True)
+    worker.start()
+    while not matched.wait(timeout=1.0):
         state = api.inspect_container(container_id)["State"]
-        if not state.get("Running"):
+        if not state.get("Running") and not matched.wait(timeout=0.5):
+            logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
             raise ContainerExited("container %s stopped (exit code %s) before logging %r; last lines: %s"
                                   % (container_id[:12], state.get("ExitCode"), pattern, tail(logs)))
         if time.monotonic() > deadline:
+            logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
             raise DockerOperationError("container %s did not log %r within %ss; last lines: %s"
                                        % (container_id[:12], pattern, timeout, tail(logs)))
-        time.sleep(poll)
+    return found["line"]
 
 
 def tail(text, lines=5):

@@ -27,6 +27,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
     Db2Clp,
     Db2Error,
+    parse_db2level,
     parse_level,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
@@ -350,10 +351,11 @@ class ContainerUpgrade:
         wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"], databases=databases)
 
     def _verify_level(self, target_level):
-        facts = db2_facts(self.api, self.api.inspect_container(self.new_id))
-        got = facts["db2level"]["level"]
+        clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
+        level = parse_db2level(clp.shell("db2level").stdout)
+        got = level["level"] if level else None
         self.result["to"]["level_verified"] = got
-        if parse_level(got) != parse_level(target_level):
+        if got is None or parse_level(got) != parse_level(target_level):
             raise UpgradeError("the new container reports Db2 %s, not the expected %s" % (got, target_level))
         return got
 
