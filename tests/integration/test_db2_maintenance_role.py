@@ -2,18 +2,13 @@
 host cron entry that, run by hand through its wrapper as the cron user, executes in the
 container (docker exec without -it), with a lock, a log and a failure notification.
 """
-import json
 import re
-import shutil
 import subprocess
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from conftest import shared_standin
-from playbook import REPO, run_playbook
+from maintenance import cron_command, cron_user_name, run_as, schedule, work_dir
 
 
 @pytest.fixture(scope="module")
@@ -23,43 +18,15 @@ def db2(standin_images, docker_client):
 
 
 @pytest.fixture
-def work(tmp_path_factory):
-    """A directory the cron user may enter (pytest's own are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="db2ops-maint-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def work():
+    with work_dir() as path:
+        yield path
 
 
 @pytest.fixture
 def cron_user():
-    name = "db2c" + uuid.uuid4().hex[:6]
-    yield name
-    subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
-
-
-def schedule(work, cron_user, jobs, **extra):
-    extra_vars = dict(db2_schedule_hosts="localhost", db2_jobs=jobs, db2_maintenance_cron_user=cron_user,
-                      db2_maintenance_cron_file=str(work / "cron_db2ops"),
-                      db2_maintenance_wrapper_path=str(work / "db2ops-job"),
-                      db2_maintenance_log_dir=str(work / "log"), db2_maintenance_lock_dir=str(work / "lock"),
-                      db2_maintenance_notify_command='echo "NOTIFY $DB2OPS_JOB $DB2OPS_STATUS" >> %s'
-                      % (work / "log" / "notified"), **extra)
-    inventory = work / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}))
-    return run_playbook(REPO / "playbooks" / "schedule.yml", inventory=str(inventory), extra_vars=extra_vars)
-
-
-def cron_command(work, name):
-    """The command of the cron entry for job `name` (after the five fields and the user)."""
-    lines = (work / "cron_db2ops").read_text().splitlines()
-    index = lines.index("#Ansible: db2ops %s" % name)
-    return re.split(r"\s+", lines[index + 1], maxsplit=6)[6]
-
-
-def run_as(user, command):
-    return subprocess.run(["su", user, "-s", "/bin/bash", "-c", command], capture_output=True, text=True,
-                          timeout=120, check=False)
+    with cron_user_name() as name:
+        yield name
 
 
 def test_one_job_list_ats_and_host(db2, work, cron_user):
