@@ -40,6 +40,7 @@ def schedule(work, cron_user, jobs, **extra):
     extra_vars = dict(db2_schedule_hosts="localhost", db2_jobs=jobs, db2_maintenance_cron_user=cron_user,
                       db2_maintenance_cron_file=str(work / "cron_db2ops"),
                       db2_maintenance_wrapper_path=str(work / "db2ops-job"),
+                      db2_maintenance_script_dir=str(work / "lib"),
                       db2_maintenance_log_dir=str(work / "log"), db2_maintenance_lock_dir=str(work / "lock"),
                       db2_maintenance_notify_command='echo "NOTIFY $DB2OPS_JOB $DB2OPS_STATUS" >> %s'
                       % (work / "log" / "notified"))

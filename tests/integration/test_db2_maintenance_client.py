@@ -46,7 +46,9 @@ def site(work, cron_user, standin_images, docker_client):
     container_name = "db2ops-t-client-" + uuid.uuid4().hex[:8]
     jobs = [dict(name=JOB, where="client", container=container_name, docker_host="tcp://127.0.0.1:%d" % port,
                  schedule="30 1 * * *",
-                 command="db2 connect to testdb && db2 \"insert into cronruns values (current timestamp)\"")]
+                 command="db2 connect to testdb && db2 \"insert into cronruns values (current timestamp)\""),
+            dict(name="remote-backup", where="client", type="offline_backup", container=container_name,
+                 docker_host="tcp://127.0.0.1:%d" % port, schedule="0 2 * * *", database="TESTDB", keep=1)]
     proc = schedule(work, cron_user, jobs,
                     db2_maintenance_client_cert_path=str(work / "client-certs"),
                     db2_maintenance_client_ca=tls["ca"], db2_maintenance_client_cert=tls["client"],
@@ -137,6 +139,19 @@ def test_client_job_runs_on_the_remote_daemon(site, work, cron_user, docker_clie
     assert exit_statuses((work / "log" / f"{JOB}.log").read_text(), JOB) == [0]
     # It ran over TCP on the TLS daemon: the main daemon has no such container.
     assert not docker_client.containers.list(all=True, filters={"name": site["container"].name})
+
+
+def test_offline_backup_job_runs_on_the_remote_daemon(site, work, cron_user):
+    command = cron_command(work, "remote-backup")
+    assert "--docker-host tcp://127.0.0.1:%d " % site["port"] in command and " exec -i -u root " in command
+    for _ in range(2):
+        done = run_as(cron_user, command)
+        assert done.returncode == 0, (work / "log" / "remote-backup.log").read_text()
+    log = (work / "log" / "remote-backup.log").read_text()
+    assert exit_statuses(log, "remote-backup") == [0, 0] and "db2ops: pruned /database/backup/TESTDB.0." in log
+    rc, out = run_db2(site["container"], "ls -1 /database/backup")
+    images = [name for name in out.split() if name.startswith("TESTDB.0.db2inst1.DBPART000.")]
+    assert len(images) == 1 and "db2ops: backup image /database/backup/%s" % images[0] in log
 
 
 def test_daemon_refuses_plain_http_and_clients_without_a_certificate(site):
