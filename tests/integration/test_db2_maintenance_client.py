@@ -144,7 +144,7 @@ def test_client_job_runs_on_the_remote_daemon(site, work, cron_user, docker_clie
 def test_offline_backup_job_runs_on_the_remote_daemon(site, work, cron_user):
     command = cron_command(work, "remote-backup")
     assert "--docker-host tcp://127.0.0.1:%d " % site["port"] in command and " exec -i -u root " in command
-    for _ in range(2):
+    for _run in range(2):
         done = run_as(cron_user, command)
         assert done.returncode == 0, (work / "log" / "remote-backup.log").read_text()
     log = (work / "log" / "remote-backup.log").read_text()

@@ -116,6 +116,8 @@ def test_offline_backup_job(db2, work, cron_user):
                  path="/proc/db2ops-backups", schedule="0 3 * * *")]
     proc = schedule(work, cron_user, jobs)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = schedule(work, cron_user, jobs)
+    assert again.returncode == 0 and re.search(r"localhost\s*:.*changed=0", again.stdout), again.stdout
     command = cron_command(work, "nightly backup")
     assert " exec -it " not in command and " exec -i -u root %s bash -s" % db2.name in command
     assert "--stdin %s/nightly_backup.offline-backup.sh " % (work / "lib") in command
@@ -124,7 +126,7 @@ def test_offline_backup_job(db2, work, cron_user):
         # A connection held open while the job runs: forced off, then back to work after the backup.
         hold_connection(db2)
         images = []
-        for _ in range(3):
+        for _run in range(3):
             done = run_as(cron_user, command)
             assert done.returncode == 0, (work / "log" / "nightly_backup.log").read_text()
             images.append(backup_files(db2, path)[-1])
@@ -155,6 +157,13 @@ def test_offline_backup_job(db2, work, cron_user):
             "NOTIFY no-force %d" % failed_status(work, "no-force"), "NOTIFY bad-path 1"]
     finally:
         db2.exec_run(["pkill", "-f", "sleep 600"])
+
+    jobs[0] = dict(name="nightly backup", where="host", type="offline_backup", container=db2.name, state="absent")
+    proc = schedule(work, cron_user, jobs)
+    assert proc.returncode == 0, proc.stdout
+    assert "db2ops nightly backup" not in (work / "cron_db2ops").read_text()
+    assert not (work / "lib" / "nightly_backup.offline-backup.sh").exists()
+    assert (work / "lib" / "no-force.offline-backup.sh").exists()
 
 
 def failed_status(work, name):

@@ -51,7 +51,7 @@ def test_offline_script_uses_the_backup_statements_in_order():
                                        "BACKUP DATABASE TESTDB TO /database/backup WITHOUT PROMPTING;",
                                        "db2 -v ", "db2ops: pruned")]
     assert order == sorted(order)
-    assert backup.PREPARE_DIRECTORY.split(";")[0] in script.replace("'\"'\"'", "'")
+    assert backup.PREPARE_DIRECTORY.split(";", maxsplit=1)[0] in script.replace("'\"'\"'", "'")
     assert "exec su -s /bin/bash db2inst1 -c " in script and " -it " not in script
 
 
