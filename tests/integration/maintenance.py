@@ -51,10 +51,11 @@ def schedule(work, cron_user, jobs, **extra):
 
 
 def cron_command(work, name):
-    """The command of the cron entry for job `name` (after the five fields and the user)."""
+    """The command of the cron entry for job `name` (after the five fields and the user), with its
+    escaped percent signs turned back into `%` as cron does before it runs the shell."""
     lines = (work / "cron_db2ops").read_text().splitlines()
     index = lines.index("#Ansible: db2ops %s" % name)
-    return re.split(r"\s+", lines[index + 1], maxsplit=6)[6]
+    return re.split(r"\s+", lines[index + 1], maxsplit=6)[6].replace("\\%", "%")
 
 
 def run_as(user, command):

@@ -34,7 +34,7 @@ def test_one_job_list_ats_and_host(db2, work, cron_user):
         dict(name="NIGHTLY RUNSTATS", where="ats", container=db2.name, database="TESTDB", schedule="0 2 * * *",
              procedure=dict(name="ADMIN_CMD", input="VALUES('RUNSTATS ON TABLE SYSIBM.SYSDUMMY1')")),
         dict(name="make-table", where="host", container=db2.name, schedule="15 3 * * 0",
-             command="db2 connect to testdb && db2 'create table cronmade (i integer)'"),
+             command="db2 connect to testdb && db2 'create table cronmade (i integer)' && date +%Y%m%d"),
         dict(name="fails", where="host", container=db2.name, schedule="*/5 * * * *", command="db2 connect to nodb"),
     ]
     proc = schedule(work, cron_user, jobs)
@@ -47,6 +47,7 @@ def test_one_job_list_ats_and_host(db2, work, cron_user):
                            'db2 -x "select name, schedule from systools.admin_task_list"'], user="db2inst1")
     assert b"NIGHTLY RUNSTATS" in listed.output and b"0 2 * * *" in listed.output
 
+    assert "date +\\%Y\\%m\\%d" in (work / "cron_db2ops").read_text()
     command = cron_command(work, "make-table")
     assert " exec -it " not in command and " exec " in command
     assert (work / "cron_db2ops").read_text().count(" %s " % cron_user) == 2
