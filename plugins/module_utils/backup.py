@@ -11,9 +11,10 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 import re
+import shlex
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, instance_shell
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import exec_in_container
 
 # Db2 9.7+ names a backup image DBALIAS.TYPE.INSTANCE.DBPARTnnn.TIMESTAMP.SEQ; type 0 = full
@@ -53,6 +54,10 @@ def backup_statements(database, path, online=False, compress=False, include_logs
         return ["BACKUP DATABASE %s ONLINE TO %s%s WITHOUT PROMPTING" % (database, path, options)]
     return ["DEACTIVATE DATABASE %s" % database,
             "BACKUP DATABASE %s TO %s%s WITHOUT PROMPTING" % (database, path, options)]
+
+
+def activate_statement(database):
+    return "ACTIVATE DATABASE %s" % database
 
 
 def force_statements():
@@ -105,10 +110,14 @@ def timestamp_age_seconds(timestamp, now=None):
     return (now or time.time()) - then
 
 
+# Run as root with $1 = path, $2 = instance owner: IBM's setup leaves /database root-owned.
+PREPARE_DIRECTORY = ('test -d "$1" || install -d -o "$2" -g "$(id -gn "$2")" -m 0750 "$1"; '
+                     'su -s /bin/sh "$2" -c \'test -w "$0"\' "$1"')
+
+
 def prepare_directory(clp, path):
-    """Create the backup directory for the instance owner: IBM's setup leaves /database root-owned."""
-    script = 'test -d "$1" || install -d -o "$2" -g "$(id -gn "$2")" -m 0750 "$1"; su -s /bin/sh "$2" -c \'test -w "$0"\' "$1"'
-    result = exec_in_container(clp.api, clp.container_id, ["/bin/sh", "-c", script, "sh", path, clp.instance],
+    """Create the backup directory for the instance owner."""
+    result = exec_in_container(clp.api, clp.container_id, ["/bin/sh", "-c", PREPARE_DIRECTORY, "sh", path, clp.instance],
                                user="root", timeout=60)
     if result.rc != 0:
         raise Db2Error("backup path %s cannot be created or written by %s: %s"
@@ -132,7 +141,7 @@ def run_backup(clp, databases, path, online=False, compress=False, force_applica
         statements += backup_statements(database, path, online=online, compress=compress)
         backup_index = len(statements) - 1
         if not online and database in reactivate:
-            statements.append("ACTIVATE DATABASE %s" % database)
+            statements.append(activate_statement(database))
         commands += statements
         if check_mode:
             continue
@@ -192,3 +201,83 @@ def run_restore(clp, database, path, timestamp, into=None, target_exists=True, f
     online = restore_statements(database, path, timestamp, into=into, online_image=True, logtarget=logtarget)
     clp.run_script(online)
     return True, prelude + online
+
+
+def image_pattern(database, instance):
+    """`grep -E` pattern of the full-backup image files of one database (the IMAGE_NAME layout)."""
+    return r"^%s\.0\.%s\.DBPART[0-9]{3}\.[0-9]{14}\.[0-9]{3}$" % (re.escape(database), re.escape(instance))
+
+
+def prune_command(path, database, instance, keep):
+    """Shell command: delete the images of all but the newest `keep` backups of database in path.
+
+    An image with several files (sequence .001, .002 ...) counts once; each deleted file is printed.
+    """
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        raise BackupInputError("keep must be a whole number of backups of at least 1, not %r" % (keep,))
+    return ("ls -1 %(path)s | grep -E %(pattern)s | sed -E 's/^.*\\.([0-9]{14})\\.[0-9]{3}$/\\1/' | sort -u "
+            "| head -n -%(keep)d | while read -r ts; do for f in %(path)s/%(glob)s.\"$ts\".*; do "
+            "rm -f -- \"$f\" && echo \"db2ops: pruned $f\"; done; done"
+            % dict(path=path, pattern=shlex.quote(image_pattern(database, instance)), keep=keep,
+                   glob="%s.0.%s.DBPART[0-9][0-9][0-9]" % (database, instance)))
+
+
+# As the instance owner, with @TOKENS@ filled in by offline_backup_script(). The ERE for the
+# timestamp is BACKUP_DONE's, on output with its white space squeezed as parse_backup_timestamp does.
+_OFFLINE_BACKUP = r"""was_active=0
+db2 list active databases | grep -Eq @ACTIVE_RE@ && was_active=1
+out=$(db2 -t -v +p -s -f /dev/stdin 2>&1 <<'DB2OPS_SQL'
+@STATEMENTS@
+DB2OPS_SQL
+)
+rc=$?
+printf '%s\n' "$out"
+stamp=$(printf '%s' "$out" | tr -s ' \n' '  ' | grep -Eo 'Backup successful\. The timestamp for this backup image is : [0-9]{14}' | grep -Eo '[0-9]{14}$')
+status=0
+if [ -z "$stamp" ]; then
+  status=$(( rc > 0 ? rc : 1 ))
+  echo "db2ops: offline backup of @DB@ failed (CLP return code $rc)"
+else
+  ls -1 @PATH@/@DB@.0.@INST@.DBPART*."$stamp".* | sed 's/^/db2ops: backup image /'
+fi
+if [ "$was_active" = 1 ]; then
+  db2 -v @ACTIVATE@
+  activated=$?
+  if [ "$activated" -ge 4 ] && [ "$status" = 0 ]; then status=$activated; fi
+fi
+if [ "$status" = 0 ]; then
+  @PRUNE@
+fi
+exit "$status"
+"""
+
+
+def offline_backup_script(database, path, instance, keep=None, force_applications=True, compress=False):
+    """A bash script that takes an offline backup inside a Db2 container, fed to `docker exec -i -u root C bash -s`.
+
+    Offline in a container means the database, not the container: the instance must stay up to
+    run BACKUP (IBM's entrypoint is PID 1; stopping the container ends everything). So: applications
+    forced off (or, with force_applications off, the backup fails with SQL1035N while someone is
+    connected), the database deactivated, an offline backup, the database activated again when it
+    was active before (after a failure too), and on success all but the newest `keep` backups
+    pruned. Exit status 0 on success, else the CLP return code (or 1). Raises BackupInputError.
+    """
+    database = check_database(database)
+    path = check_path(path, "path")
+    prune = prune_command(path, database, instance, keep) if keep is not None else ":"
+    statements = force_statements() if force_applications else []
+    statements += backup_statements(database, path, online=False, compress=compress)
+    as_instance = _OFFLINE_BACKUP
+    for token, value in (("@ACTIVE_RE@", shlex.quote(r"^ *Database name *= *%s *$" % re.escape(database))),
+                         ("@STATEMENTS@", "\n".join(statement + ";" for statement in statements)),
+                         ("@ACTIVATE@", shlex.quote(activate_statement(database))), ("@PRUNE@", prune),
+                         ("@PATH@", path), ("@DB@", database), ("@INST@", instance)):
+        as_instance = as_instance.replace(token, value)
+    return "\n".join([
+        "# db2ops offline backup of %s to %s: generated by db2ops.docker, run as root in the container" % (database, path),
+        "set -u",
+        "sh -c %s sh %s %s || { echo 'db2ops: backup path %s cannot be created or written by %s'; exit 1; }"
+        % (shlex.quote(PREPARE_DIRECTORY), path, shlex.quote(instance), path, instance),
+        "exec su -s /bin/bash %s -c %s </dev/null" % (shlex.quote(instance), shlex.quote(instance_shell(as_instance))),
+        "",
+    ])

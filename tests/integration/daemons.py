@@ -39,6 +39,18 @@ def make_tls_material(directory: Path, server_ips=("127.0.0.1",), server_names=(
         "server_key": str(directory / "server-key.pem"), "client_key": str(directory / "client-key.pem")}
 
 
+def sign_client_cert(directory: Path, ca: str = "other-ca", name: str = "other-client") -> dict:
+    """One more client certificate, signed by `ca` (by default the CA the daemons do not trust)."""
+    d = str(directory)
+    (directory / f"{name}.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=db2ops test {name}",
+             "-keyout", f"{name}-key.pem", "-out", f"{name}.csr", cwd=d)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}-key.pem",
+             "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem", cwd=d)
+    (directory / f"{name}-key.pem").chmod(0o600)
+    return {"cert": str(directory / f"{name}.pem"), "key": str(directory / f"{name}-key.pem")}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,8 +65,10 @@ class DockerDaemon:
     breaking the main daemon's containers.
     """
 
-    def __init__(self, root: Path, tcp: str | None = None, tls: dict | None = None, netns: str | None = None):
+    def __init__(self, root: Path, tcp: str | None = None, tls: dict | None = None, netns: str | None = None,
+                 extra_args: tuple = ()):
         self.root = root
+        self.extra_args = list(extra_args)
         self.socket = root / "docker.sock"
         self.tcp = tcp
         self.tls = tls
@@ -80,6 +94,7 @@ class DockerDaemon:
         if self.tls:
             cmd += ["--tlsverify", "--tlscacert", self.tls["ca"], "--tlscert", self.tls["server"],
                     "--tlskey", self.tls["server_key"]]
+        cmd += self.extra_args
         if self.netns:
             cmd = ["nsenter", f"--net=/var/run/netns/{self.netns}"] + cmd
         with open(self.log, "wb") as log:

@@ -2,18 +2,13 @@
 host cron entry that, run by hand through its wrapper as the cron user, executes in the
 container (docker exec without -it), with a lock, a log and a failure notification.
 """
-import json
 import re
-import shutil
 import subprocess
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from conftest import shared_standin
-from playbook import REPO, run_playbook
+from conftest import run_db2, shared_standin
+from maintenance import cron_command, cron_user_name, exit_statuses, run_as, schedule, work_dir
 
 
 @pytest.fixture(scope="module")
@@ -23,43 +18,15 @@ def db2(standin_images, docker_client):
 
 
 @pytest.fixture
-def work(tmp_path_factory):
-    """A directory the cron user may enter (pytest's own are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="db2ops-maint-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def work():
+    with work_dir() as path:
+        yield path
 
 
 @pytest.fixture
 def cron_user():
-    name = "db2c" + uuid.uuid4().hex[:6]
-    yield name
-    subprocess.run(["userdel", "-r", name], capture_output=True, check=False)
-
-
-def schedule(work, cron_user, jobs, **extra):
-    extra_vars = dict(db2_schedule_hosts="localhost", db2_jobs=jobs, db2_maintenance_cron_user=cron_user,
-                      db2_maintenance_cron_file=str(work / "cron_db2ops"),
-                      db2_maintenance_wrapper_path=str(work / "db2ops-job"),
-                      db2_maintenance_log_dir=str(work / "log"), db2_maintenance_lock_dir=str(work / "lock"),
-                      db2_maintenance_notify_command='echo "NOTIFY $DB2OPS_JOB $DB2OPS_STATUS" >> %s'
-                      % (work / "log" / "notified"), **extra)
-    inventory = work / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}))
-    return run_playbook(REPO / "playbooks" / "schedule.yml", inventory=str(inventory), extra_vars=extra_vars)
-
-
-def cron_command(work, name):
-    """The command of the cron entry for job `name` (after the five fields and the user)."""
-    lines = (work / "cron_db2ops").read_text().splitlines()
-    index = lines.index("#Ansible: db2ops %s" % name)
-    return re.split(r"\s+", lines[index + 1], maxsplit=6)[6]
-
-
-def run_as(user, command):
-    return subprocess.run(["su", user, "-s", "/bin/bash", "-c", command], capture_output=True, text=True,
-                          timeout=120, check=False)
+    with cron_user_name() as name:
+        yield name
 
 
 def test_one_job_list_ats_and_host(db2, work, cron_user):
@@ -67,7 +34,7 @@ def test_one_job_list_ats_and_host(db2, work, cron_user):
         dict(name="NIGHTLY RUNSTATS", where="ats", container=db2.name, database="TESTDB", schedule="0 2 * * *",
              procedure=dict(name="ADMIN_CMD", input="VALUES('RUNSTATS ON TABLE SYSIBM.SYSDUMMY1')")),
         dict(name="make-table", where="host", container=db2.name, schedule="15 3 * * 0",
-             command="db2 connect to testdb && db2 'create table cronmade (i integer)'"),
+             command="db2 connect to testdb && db2 'create table cronmade (i integer)' && date +%Y%m%d"),
         dict(name="fails", where="host", container=db2.name, schedule="*/5 * * * *", command="db2 connect to nodb"),
     ]
     proc = schedule(work, cron_user, jobs)
@@ -80,6 +47,7 @@ def test_one_job_list_ats_and_host(db2, work, cron_user):
                            'db2 -x "select name, schedule from systools.admin_task_list"'], user="db2inst1")
     assert b"NIGHTLY RUNSTATS" in listed.output and b"0 2 * * *" in listed.output
 
+    assert "date +\\%Y\\%m\\%d" in (work / "cron_db2ops").read_text()
     command = cron_command(work, "make-table")
     assert " exec -it " not in command and " exec " in command
     assert (work / "cron_db2ops").read_text().count(" %s " % cron_user) == 2
@@ -126,3 +94,87 @@ def test_daemon_tls_refuses_plain_tcp(work, cron_user):
                     db2_maintenance_systemd_dropin_dir=str(work / "dropin"), db2_maintenance_daemon_restart=False)
     assert proc.returncode != 0 and "without TLS" in proc.stdout
     assert not (work / "dropin").exists()
+
+
+def hold_connection(db2):
+    """A CLP session connected to TESTDB in the background (ended by pkill at the end of the test)."""
+    db2.exec_run(["su", "-", "db2inst1", "-c", "db2 connect to testdb; sleep 600"], detach=True)
+    time.sleep(1)  # let it connect; the job that follows is what is checked
+
+
+def backup_files(db2, path):
+    rc, out = run_db2(db2, "ls -1 %s" % path)
+    return sorted(line for line in out.split() if line.startswith("TESTDB.0.db2inst1.DBPART000."))
+
+
+def test_offline_backup_job(db2, work, cron_user):
+    path = "/database/backup/nightly"
+    jobs = [dict(name="nightly backup", where="host", type="offline_backup", container=db2.name, database="testdb",
+                 path=path, keep=2, schedule="0 1 * * *"),
+            dict(name="no-force", where="host", type="offline_backup", container=db2.name, database="TESTDB",
+                 path=path, force_applications=False, schedule="0 2 * * *"),
+            dict(name="bad-path", where="host", type="offline_backup", container=db2.name, database="TESTDB",
+                 path="/proc/db2ops-backups", schedule="0 3 * * *")]
+    proc = schedule(work, cron_user, jobs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = schedule(work, cron_user, jobs)
+    assert again.returncode == 0 and re.search(r"localhost\s*:.*changed=0", again.stdout), again.stdout
+    command = cron_command(work, "nightly backup")
+    assert " exec -it " not in command and " exec -i -u root %s bash -s" % db2.name in command
+    assert "--stdin %s/nightly_backup.offline-backup.sh " % (work / "lib") in command
+    assert run_db2(db2, "db2 activate database testdb")[0] in (0, 2)
+    try:
+        # A connection held open while the job runs: forced off, then back to work after the backup.
+        hold_connection(db2)
+        images = []
+        for _run in range(3):
+            done = run_as(cron_user, command)
+            assert done.returncode == 0, (work / "log" / "nightly_backup.log").read_text()
+            images.append(backup_files(db2, path)[-1])
+        log = (work / "log" / "nightly_backup.log").read_text()
+        assert exit_statuses(log, "nightly backup") == [0, 0, 0]
+        assert "Backup successful. The timestamp for this backup image is" in log and "FORCE APPLICATION ALL" in log
+        assert backup_files(db2, path) == images[1:]  # keep=2: the oldest one pruned
+        assert "db2ops: pruned %s/%s" % (path, images[0]) in log
+        assert "db2ops: backup image %s/%s" % (path, images[2]) in log
+        rc, out = run_db2(db2, "db2 list active databases")
+        assert "TESTDB" in out, "the job must activate the database again"
+        owner = run_db2(db2, "stat -c '%%U %%a' %s/%s" % (path, images[2]))[1].split()
+        assert owner == ["db2inst1", "600"]
+
+        # Without forcing, a connected application makes the offline backup fail (SQL1035N).
+        hold_connection(db2)
+        failed = run_as(cron_user, cron_command(work, "no-force"))
+        log = (work / "log" / "no-force.log").read_text()
+        assert failed.returncode == exit_statuses(log, "no-force")[-1] >= 4, log
+        assert "SQL1035N" in log and backup_files(db2, path) == images[1:]
+        assert "TESTDB" in run_db2(db2, "db2 list active databases")[1]
+
+        failed = run_as(cron_user, cron_command(work, "bad-path"))
+        log = (work / "log" / "bad-path.log").read_text()
+        assert failed.returncode == 1 and exit_statuses(log, "bad-path") == [1]
+        assert "backup path /proc/db2ops-backups cannot be created" in log
+        assert (work / "log" / "notified").read_text().splitlines() == [
+            "NOTIFY no-force %d" % failed_status(work, "no-force"), "NOTIFY bad-path 1"]
+    finally:
+        db2.exec_run(["pkill", "-f", "sleep 600"])
+
+    jobs[0] = dict(name="nightly backup", where="host", type="offline_backup", container=db2.name, state="absent")
+    proc = schedule(work, cron_user, jobs)
+    assert proc.returncode == 0, proc.stdout
+    assert "db2ops nightly backup" not in (work / "cron_db2ops").read_text()
+    assert not (work / "lib" / "nightly_backup.offline-backup.sh").exists()
+    assert (work / "lib" / "no-force.offline-backup.sh").exists()
+
+
+def failed_status(work, name):
+    return exit_statuses((work / "log" / ("%s.log" % name)).read_text(), name)[-1]
+
+
+def test_offline_backup_bad_input_changes_nothing(work, cron_user, db2):
+    jobs = [dict(name="ok", where="host", container=db2.name, schedule="* * * * *", command="true"),
+            dict(name="bad", where="host", type="offline_backup", container=db2.name, database="TESTDB",
+                 path="/database/backup; rm -rf /", schedule="0 1 * * *")]
+    proc = schedule(work, cron_user, jobs)
+    assert proc.returncode != 0 and "job bad: path '/database/backup; rm -rf /' must be an absolute path" in proc.stdout
+    assert not (work / "cron_db2ops").exists() and not (work / "lib").exists()

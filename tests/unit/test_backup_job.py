@@ -1,0 +1,96 @@
+"""Offline backup jobs: the generated script, retention (run in a real bash on real files), the filter."""
+import subprocess
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.db2ops.docker.plugins.filter.db2_offline_backup_script import db2_offline_backup_script
+from ansible_collections.db2ops.docker.plugins.module_utils import backup
+
+
+def make_images(directory, names):
+    for name in names:
+        (directory / name).write_text("image")
+
+
+def test_prune_keeps_the_newest_backups_of_that_database_only(tmp_path):
+    mine = ["TESTDB.0.db2inst1.DBPART000.20240101010101.001",
+            "TESTDB.0.db2inst1.DBPART000.20240102010101.001", "TESTDB.0.db2inst1.DBPART000.20240102010101.002",
+            "TESTDB.0.db2inst1.DBPART000.20240103010101.001",
+            "TESTDB.0.db2inst1.DBPART000.20240104010101.001"]
+    others = ["OTHERDB.0.db2inst1.DBPART000.20230101010101.001",  # another database
+              "TESTDB.3.db2inst1.DBPART000.20230101010101.001",  # a table space backup
+              "TESTDB.0.db2inst2.DBPART000.20230101010101.001",  # another instance
+              "TESTDB.0.db2inst1.DBPART000.20230101010101.001.bak",  # not an image name
+              "notes.txt"]
+    make_images(tmp_path, mine + others)
+    command = backup.prune_command(str(tmp_path), "TESTDB", "db2inst1", 2)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(mine[3:] + others)
+    # A two-file image counts once and goes as a whole.
+    assert done.stdout.splitlines() == ["db2ops: pruned %s/%s" % (tmp_path, name) for name in mine[:3]]
+
+
+def test_prune_with_fewer_backups_than_kept_deletes_nothing(tmp_path):
+    make_images(tmp_path, ["TESTDB.0.db2inst1.DBPART000.20240101010101.001"])
+    command = backup.prune_command(str(tmp_path), "TESTDB", "db2inst1", 3)
+    assert subprocess.run(["bash", "-c", command], capture_output=True, check=False).stdout == b""
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("keep", [0, -1, "2", 1.5, True])
+def test_prune_needs_a_positive_whole_number(keep):
+    with pytest.raises(backup.BackupInputError, match="keep must be a whole number"):
+        backup.prune_command("/database/backup", "TESTDB", "db2inst1", keep)
+
+
+def test_offline_script_uses_the_backup_statements_in_order():
+    script = backup.offline_backup_script("testdb", "/database/backup/", "db2inst1", keep=7)
+    order = [script.index(s) for s in ("FORCE APPLICATION ALL;", "DEACTIVATE DATABASE TESTDB;",
+                                       "BACKUP DATABASE TESTDB TO /database/backup WITHOUT PROMPTING;",
+                                       "db2 -v ", "db2ops: pruned")]
+    assert order == sorted(order)
+    assert backup.PREPARE_DIRECTORY.split(";", maxsplit=1)[0] in script.replace("'\"'\"'", "'")
+    assert "exec su -s /bin/bash db2inst1 -c " in script and " -it " not in script
+
+
+def test_offline_script_without_force_or_retention():
+    script = backup.offline_backup_script("TESTDB", "/database/backup", "db2inst1", force_applications=False,
+                                          compress=True)
+    assert "FORCE APPLICATION" not in script and "pruned" not in script
+    assert "BACKUP DATABASE TESTDB TO /database/backup COMPRESS WITHOUT PROMPTING;" in script
+
+
+def test_offline_script_is_valid_bash():
+    script = backup.offline_backup_script("TESTDB", "/database/backup", "db2inst1", keep=2)
+    assert subprocess.run(["bash", "-n"], input=script, text=True, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("database, path, message", [
+    ("TEST;DB", "/database/backup", "is not a Db2 database name"),
+    ("TOOLONGNAME", "/database/backup", "is not a Db2 database name"),
+    ("TESTDB", "relative/path", "must be an absolute path"),
+    ("TESTDB", "/database/backup; rm -rf /", "must be an absolute path"),
+    ("TESTDB", "/database/../etc", "must be an absolute path"),
+])
+def test_offline_script_refuses_bad_input(database, path, message):
+    with pytest.raises(backup.BackupInputError, match=message):
+        backup.offline_backup_script(database, path, "db2inst1")
+
+
+def test_filter_defaults_and_coercion():
+    script = db2_offline_backup_script({"name": "n", "database": "TESTDB", "keep": "3",
+                                        "force_applications": "no"}, instance_owner="db2inst9")
+    assert "/database/backup" in script and "head -n -3" in script and "FORCE APPLICATION" not in script
+    assert "exec su -s /bin/bash db2inst9 " in script
+
+
+@pytest.mark.parametrize("job, message", [
+    ({"name": "n", "database": "TESTDB", "keep": 0}, "job n: keep must be"),
+    ({"name": "n"}, "job n: None is not a Db2 database name"),
+    ({"name": "n", "database": "TESTDB", "force_applications": "maybe"}, "not a valid boolean"),
+])
+def test_filter_errors_are_one_clear_line(job, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        db2_offline_backup_script(job)
