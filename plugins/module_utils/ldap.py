@@ -434,6 +434,7 @@ class Schema:
     def __init__(self, subschema_entry):
         self._schema = ldap.schema.SubSchema(subschema_entry, check_uniqueness=0)
         self._normalisers = {}
+        self._allowed = {}  # a batch's entries share a few object class sets: resolve each once
 
     def _attribute(self, name):
         return self._schema.get_obj(ldap.schema.AttributeType, name)
@@ -469,14 +470,27 @@ class Schema:
 
     def allowed(self, object_classes):
         """(must, may) primary attribute names for these object classes, superclasses included."""
-        must, may = self._schema.attribute_types(object_classes, raise_keyerror=0)
-        return ({self._schema.get_obj(ldap.schema.AttributeType, oid).names[0] for oid in must},
-                {self._schema.get_obj(ldap.schema.AttributeType, oid).names[0] for oid in may})
+        key = tuple(sorted(object_classes))
+        if key not in self._allowed:
+            must, may = self._schema.attribute_types(list(key), raise_keyerror=0)
+            self._allowed[key] = ({self._schema.get_obj(ldap.schema.AttributeType, oid).names[0] for oid in must},
+                                  {self._schema.get_obj(ldap.schema.AttributeType, oid).names[0] for oid in may})
+        return self._allowed[key]
 
     def normaliser(self, name):
         if name not in self._normalisers:
             self._normalisers[name] = normaliser_for(self.equality(name))
         return self._normalisers[name]
+
+
+def compact_args(params, limit=20):
+    """Module arguments to echo back, with long entry lists summarised.
+
+    Ansible echoes every argument and masks each no_log value in every returned string: for a
+    batch of a thousand users that is a large result and most of a rerun's time.
+    """
+    return dict((key, "%d entries (not echoed)" % len(value) if isinstance(value, list) and len(value) > limit
+                 and value and isinstance(value[0], dict) else value) for key, value in params.items())
 
 
 def read_schema(lconn):
@@ -841,6 +855,7 @@ class LdapModuleClient:
         result = plan.result()
         if self.module._diff:
             result["diff"] = plan.diff()
+        result["invocation"] = dict(module_args=compact_args(self.module.params))
         self.module.exit_json(**result)
 
     def close(self):
