@@ -167,6 +167,7 @@ docker_hosts:
     client_key: certs/key.pem
 host_name: "{container}@{alias}"
 
+---
 # prod.db2_containers.yml: only labelled containers, groups by label, cached for 10 minutes.
 plugin: db2ops.docker.db2_containers
 docker_hosts:

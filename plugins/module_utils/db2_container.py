@@ -185,14 +185,7 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
     active_output = sections.get("active", {}).get("output", "")
     codes = [m.code for m in parse_messages(active_output)]
     directory = parse_database_blocks(sections.get("directory", {}).get("output", ""), key="Database alias")
-    extra = {}
-    if backup_path:
-        from ansible_collections.db2ops.docker.plugins.module_utils.backup import parse_images
-
-        extra["backups"] = parse_images(sections.get("backups", {}).get("output", ""), backup_path)
-    if auth:
-        extra["auth"] = auth_facts(sections.get("dbm", {}).get("output", ""))
-    return dict(extra,
+    facts = dict(
         db2level=level,
         storage_usage=parse_storage_usage(sections.get("storage", {}).get("output", "")),
         instance_started="SQL1032N" not in codes,
@@ -200,6 +193,13 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
         databases=sorted(set(e.get("Database name", e.get("Database alias")) for e in directory
                              if e.get("Database name") or e.get("Database alias"))),
     )
+    if backup_path:
+        from ansible_collections.db2ops.docker.plugins.module_utils.backup import parse_images
+
+        facts["backups"] = parse_images(sections.get("backups", {}).get("output", ""), backup_path)
+    if auth:
+        facts["auth"] = auth_facts(sections.get("dbm", {}).get("output", ""))
+    return facts
 
 
 def auth_facts(dbm_output):

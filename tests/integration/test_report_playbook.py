@@ -134,7 +134,7 @@ def test_html_renders_in_headless_chromium(fleet, report, tmp_path):
     dom = chromium(tmp_path, "--dump-dom", html.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     rows = re.findall(r'<tr class="(\w+)" data-host="([^"]+)">(.*?)</tr>', dom.stdout, re.S)
-    assert [(cls, host) for cls, host, _ in rows] == [("behind", old), ("unknown", idle), ("current", ldap_on)]
+    assert [(cls, host) for cls, host, _body in rows] == [("behind", old), ("unknown", idle), ("current", ldap_on)]
     cells = {host: re.sub(r"<[^>]+>", " ", body) for _cls, host, body in rows}
     assert "BEHIND" in cells[old] and "11.1.3.3a" in cells[old] and "BROKEN (NOTRUN)" in cells[old]
     assert "TESTDB 20" in cells[old]  # the backup's date
