@@ -2,7 +2,8 @@
 # Install the system packages the collection's setup needs, when we can (root on Debian/Ubuntu).
 # Otherwise say in one sentence what to install and stop.
 set -euo pipefail
-need_cmds="dockerd:docker.io debootstrap:debootstrap shellcheck:shellcheck openssl:openssl ldapsearch:ldap-utils ip:iproute2 flock:util-linux"
+# chromium: the tests render the fleet report (playbooks/report.yml) headless and read its DOM.
+need_cmds="dockerd:docker.io debootstrap:debootstrap shellcheck:shellcheck openssl:openssl ldapsearch:ldap-utils ip:iproute2 flock:util-linux chromium:chromium"
 need_pkgs_headers="libldap2-dev libsasl2-dev python3-venv python3-dev gcc"
 missing=()
 for pair in $need_cmds; do

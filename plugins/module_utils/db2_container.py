@@ -36,16 +36,27 @@ DEFAULT_STORAGE_DIR = "/database"
 SETUP_COMPLETED = r"\(\*\) Setup has completed\."
 
 _SECTION = "@@DB2OPS-FACTS"
-FACTS_SCRIPT = "; ".join(
-    'echo "%s %s"; %s 2>&1; echo "%s rc=$?"' % (_SECTION, name, command, _SECTION)
-    for name, command in (
-        ("db2level", "db2level"),
-        ("active", "db2 list active databases"),
-        ("directory", "db2 list db directory"),
-        # Free space for backups on the storage, and what the databases take (KiB).
-        ("storage", 'df -Pk "${STORAGE_DIR:-/database}" | tail -1; du -sk "${STORAGE_DIR:-/database}/data"'),
-    )
-) + "; db2 terminate >/dev/null 2>&1; true"
+_FACT_COMMANDS = (
+    ("db2level", "db2level"),
+    ("active", "db2 list active databases"),
+    ("directory", "db2 list db directory"),
+    # Free space for backups on the storage, and what the databases take (KiB).
+    ("storage", 'df -Pk "${STORAGE_DIR:-/database}" | tail -1; du -sk "${STORAGE_DIR:-/database}/data"'),
+)
+
+
+def facts_script(backup_path=None, auth=False):
+    """One shell script for db2_facts(); backup_path must have passed backup.check_path()."""
+    commands = list(_FACT_COMMANDS)
+    if backup_path:
+        commands.append(("backups", "ls -ln %s 2>/dev/null || true" % backup_path))
+    if auth:
+        commands.append(("dbm", "db2 get dbm cfg"))
+    return "; ".join('echo "%s %s"; %s 2>&1; echo "%s rc=$?"' % (_SECTION, name, command, _SECTION)
+                     for name, command in commands) + "; db2 terminate >/dev/null 2>&1; true"
+
+
+FACTS_SCRIPT = facts_script()
 
 
 class NotDb2Container(DockerOperationError):
@@ -158,10 +169,11 @@ def split_sections(text):
     return dict((key, dict(output="\n".join(v["output"]), rc=v["rc"])) for key, v in sections.items())
 
 
-def db2_facts(api, inspect, timeout=120):
-    """Db2-side facts from one exec: db2level, instance state, active and cataloged databases."""
+def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
+    """Db2-side facts from one exec: db2level, instance state, active and cataloged databases;
+    optionally the backup images under backup_path and the authentication plug-ins (dbm cfg)."""
     clp = Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=timeout)
-    result = clp.shell(FACTS_SCRIPT)
+    result = clp.shell(facts_script(backup_path, auth))
     if result.rc != 0 and "unable to find user" in (result.stdout + result.stderr):
         raise NotDb2Container("container %s has no instance owner %s yet (setup not run?)"
                               % (container_name(inspect), clp.instance))
@@ -173,7 +185,7 @@ def db2_facts(api, inspect, timeout=120):
     active_output = sections.get("active", {}).get("output", "")
     codes = [m.code for m in parse_messages(active_output)]
     directory = parse_database_blocks(sections.get("directory", {}).get("output", ""), key="Database alias")
-    return dict(
+    facts = dict(
         db2level=level,
         storage_usage=parse_storage_usage(sections.get("storage", {}).get("output", "")),
         instance_started="SQL1032N" not in codes,
@@ -181,6 +193,30 @@ def db2_facts(api, inspect, timeout=120):
         databases=sorted(set(e.get("Database name", e.get("Database alias")) for e in directory
                              if e.get("Database name") or e.get("Database alias"))),
     )
+    if backup_path:
+        from ansible_collections.db2ops.docker.plugins.module_utils.backup import parse_images
+
+        facts["backups"] = parse_images(sections.get("backups", {}).get("output", ""), backup_path)
+    if auth:
+        facts["auth"] = auth_facts(sections.get("dbm", {}).get("output", ""))
+    return facts
+
+
+def auth_facts(dbm_output):
+    """The authentication plug-ins of the instance (dbm cfg), and whether they are IBM's LDAP ones."""
+    from ansible_collections.db2ops.docker.plugins.module_utils.ldap_auth import (
+        PLUGIN_PARAMS,
+        parse_dbm_cfg,
+        uses_ldap,
+    )
+
+    dbm = parse_dbm_cfg(dbm_output)
+    if "SRVCON_PW_PLUGIN" not in dbm:
+        return dict(ldap=None, authentication=None,
+                    error="cannot read the dbm cfg: %s" % " ".join(dbm_output.split())[-200:])
+    facts = dict((p.lower(), dbm.get(p) or None) for p in PLUGIN_PARAMS)
+    facts.update(ldap=uses_ldap(dbm), authentication=dbm.get("AUTHENTICATION"), error=None)
+    return facts
 
 
 def parse_storage_usage(text):
@@ -282,7 +318,7 @@ def find_db2_containers(api, names=None, labels=None, images=None, include_stopp
     return sorted(result, key=container_name)
 
 
-def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120):
+def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120, backup_path=None, auth=False):
     """container_summary() of each, plus db2_facts() for the running ones, all in parallel."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -290,9 +326,13 @@ def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120)
         summary = container_summary(inspect)
         summary.update(db2level=None, instance_started=None, active_databases=[], databases=[],
                        storage_usage={}, error=None)
+        if backup_path:
+            summary["backups"] = []
+        if auth:
+            summary["auth"] = None
         if gather_db2 and summary["running"]:
             try:
-                summary.update(db2_facts(api, inspect, timeout=timeout))
+                summary.update(db2_facts(api, inspect, timeout=timeout, backup_path=backup_path, auth=auth))
             except DockerOperationError as exc:
                 summary["error"] = str(exc)
         return summary

@@ -60,6 +60,18 @@ options:
       - Ask each running container for its C(db2level) and databases. V(false) reports Docker facts only.
     type: bool
     default: true
+  backup_path:
+    description:
+      - Also list the Db2 backup images in this directory of each running container (in the same
+        C(docker exec)), as M(db2ops.docker.db2_backup) writes them, for example C(/database/backup).
+      - Not set, backups are not listed.
+    type: str
+  gather_auth:
+    description:
+      - Also read the authentication plug-ins from the dbm cfg of each running instance, to tell whether
+        logins go through IBM's LDAP plug-ins (M(db2ops.docker.db2_ldap_auth)).
+    type: bool
+    default: false
   parallel:
     description:
       - How many containers are asked at the same time.
@@ -98,6 +110,11 @@ EXAMPLES = r"""
     client_cert: /etc/db2ops/cert.pem
     client_key: /etc/db2ops/key.pem
     name: [db2server]
+
+- name: With the backup images on the storage and the authentication plug-ins (for a fleet report)
+  db2ops.docker.db2_container_info:
+    backup_path: /database/backup
+    gather_auth: true
 
 - name: Containers of 11.1 images, stopped ones included, by label
   db2ops.docker.db2_container_info:
@@ -227,6 +244,40 @@ containers:
           databases under C(/database/data) take (C(du)); empty when not asked.
       type: dict
       sample: {size_kb: 102687672, free_kb: 55123456, data_kb: 183400}
+    backups:
+      description:
+        - The backup images in O(backup_path), oldest first per database; empty for stopped containers.
+      returned: when O(backup_path) is set
+      type: list
+      elements: dict
+      sample: [{database: TESTDB, type: "0", instance: db2inst1, partition: "000", timestamp: "20191106143831",
+                sequence: "001", file: /database/backup/TESTDB.0.db2inst1.DBPART000.20191106143831.001, size: 123456}]
+    auth:
+      description:
+        - The authentication plug-ins of the instance; null for stopped containers.
+      returned: when O(gather_auth=true)
+      type: dict
+      contains:
+        ldap:
+          description: Whether one of IBM's LDAP plug-ins (C(IBMLDAPauthserver), C(IBMLDAPauthclient), C(IBMLDAPgroups)) is configured.
+          type: bool
+        srvcon_pw_plugin:
+          description: C(SRVCON_PW_PLUGIN), null when empty.
+          type: str
+          sample: IBMLDAPauthserver
+        group_plugin:
+          description: C(GROUP_PLUGIN), null when empty.
+          type: str
+        clnt_pw_plugin:
+          description: C(CLNT_PW_PLUGIN), null when empty.
+          type: str
+        authentication:
+          description: C(AUTHENTICATION).
+          type: str
+          sample: SERVER
+        error:
+          description: Why the dbm cfg could not be read; null when it was.
+          type: str
     error:
       description: Why the Db2 facts of a running container could not be read; null when they were.
       type: str
@@ -234,6 +285,7 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import BackupInputError, check_path
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
     describe_containers,
     find_db2_containers,
@@ -254,6 +306,8 @@ def main():
             image=dict(type="list", elements="str", default=[]),
             all=dict(type="bool", default=False),
             gather_db2=dict(type="bool", default=True),
+            backup_path=dict(type="str"),
+            gather_auth=dict(type="bool", default=False),
             parallel=dict(type="int", default=8),
             exec_timeout=dict(type="int", default=120),
         )),
@@ -263,10 +317,11 @@ def main():
     docker = DockerModuleClient(module)
     params = module.params
     try:
+        backup_path = check_path(params["backup_path"], "backup_path") if params["backup_path"] else None
         found = find_db2_containers(docker.api, params["name"], params["label"], params["image"], params["all"])
         containers = describe_containers(docker.api, found, params["gather_db2"], params["parallel"],
-                                         params["exec_timeout"])
-    except DockerOperationError as exc:
+                                         params["exec_timeout"], backup_path, params["gather_auth"])
+    except (BackupInputError, DockerOperationError) as exc:
         docker.fail("%s. Nothing was changed." % exc)
     finally:
         docker.close()

@@ -1,0 +1,130 @@
+"""The fleet report's rows, drift, backups, ATS state and summary from recorded module results."""
+import calendar
+
+import pytest
+
+from ansible_collections.db2ops.docker.plugins.module_utils import fleet_report as fr
+
+NOW = calendar.timegm((2024, 5, 3, 12, 0, 0))
+
+
+def item(host, level=None, running=True, backups=(), auth=None, ats=(), failed_msg=None, state="running"):
+    if failed_msg:
+        return dict(host=host, container=host, docker_host="unix:///var/run/docker.sock",
+                    info=dict(failed=True, msg=failed_msg), ats=[])
+    container = dict(name=host, image="icr.io/db2_community/db2:%s" % level, image_id="sha256:1", state=state,
+                     running=running, db2level={"level": level} if level else None, databases=["TESTDB"],
+                     active_databases=["TESTDB"], backups=list(backups), auth=auth, error=None)
+    return dict(host=host, container=host, docker_host="unix:///var/run/docker.sock",
+                info=dict(containers=[container]), ats=list(ats))
+
+
+def image(database, stamp):
+    return dict(database=database, timestamp=stamp, file="/database/backup/%s.0.db2inst1.DBPART000.%s.001"
+                % (database, stamp))
+
+
+@pytest.mark.parametrize("level, target, expected", [
+    ("11.1.3.3a", "11.1.4.4", ("behind", "11.1.3.3a to 11.1.4.4 (fix pack)")),
+    ("11.1.4.4", "11.5.9.0", ("behind", "11.1.4.4 to 11.5.9.0 (version)")),
+    ("11.5.9.0", "11.5.9.0", ("current", "at target")),
+    ("11.5.9.0", "11.1.4.4", ("ahead", "ahead of 11.1.4.4")),
+    ("11.1.3.3", "11.1.3.3a", ("behind", "11.1.3.3 to 11.1.3.3a (fix pack)")),
+    (None, "11.1.4.4", ("unknown", "level unknown")),
+    ("11.1.4.4", None, ("unknown", "no target level")),
+])
+def test_drift(level, target, expected):
+    assert fr.drift(level, target) == expected
+
+
+def test_rows_sorted_by_drift_most_behind_first_and_summary():
+    items = [item("cur", "11.1.4.4"), item("down", failed_msg="Cannot reach the Docker daemon"),
+             item("b2", "11.1.3.3a"), item("b1", "10.5.0.8"), item("ahead", "11.5.8.0")]
+    report = fr.fleet_report(items, "11.1.4.4", now=NOW)
+    assert [r["host"] for r in report["rows"]] == ["b1", "b2", "down", "ahead", "cur"]
+    assert report["rows"][2]["drift_text"] == "Cannot reach the Docker daemon"
+    assert report["summary"] == dict(containers=5, behind=2, unknown=1, ahead=1, current=1, ldap=0, ats_failed=0,
+                                     without_backup=4)
+    assert report["generated_at"] == "2024-05-03 12:00:00 UTC"
+
+
+def test_target_defaults_to_the_newest_level_in_the_fleet():
+    report = fr.fleet_report([item("a", "11.1.3.3a"), item("b", "11.5.8.0"), item("c")], "", now=NOW)
+    assert (report["target_level"], report["target_source"]) == ("11.5.8.0", "newest in the fleet")
+
+
+def test_bad_target_level_is_one_clear_error():
+    with pytest.raises(fr.ReportError) as err:
+        fr.fleet_report([], "latest")
+    assert str(err.value) == "db2_report_target_level 'latest' is not a Db2 level like 11.5.9.0 or 11.1.4.4"
+
+
+def test_newest_backup_per_database_and_its_age():
+    backups = [image("TESTDB", "20240501120000"), image("TESTDB", "20240502000000"), image("OTHER", "20240503000000")]
+    (row,) = fr.fleet_report([item("a", "11.1.4.4", backups=backups)], "11.1.4.4", now=NOW)["rows"]
+    assert row["backups"] == [dict(database="TESTDB", timestamp="20240502000000", when="2024-05-02 00:00:00",
+                                   age_days=1.5, file=backups[1]["file"])]
+    assert row["backups_missing"] == []
+
+
+def test_stopped_container_row():
+    (row,) = fr.fleet_report([item("s", None, running=False, state="exited")], "11.1.4.4", now=NOW)["rows"]
+    assert (row["drift"], row["drift_text"], row["ats"]["text"]) == ("unknown", "container exited", "not running")
+
+
+def run(status, sqlcode=0):
+    return dict(status=status, sqlcode=sqlcode, invocation=1)
+
+
+@pytest.mark.parametrize("results, state, text", [
+    ([], "none", "no tasks"),
+    ([dict(item="TESTDB", ats_enabled=True, tasks=[dict(name="A", last_run=run("COMPLETED")),
+                                                   dict(name="B", last_run=None)])],
+     "ok", "2 tasks, 1 ran, none failed"),
+    ([dict(item="TESTDB", ats_enabled=True, tasks=[dict(name="A", last_run=run("NOTRUN")),
+                                                   dict(name="B", last_run=run("COMPLETE", -104))])],
+     "failed", "2 of 2 failed: TESTDB A (NOTRUN), TESTDB B (COMPLETE)"),
+    ([dict(item="TESTDB", ats_enabled=False, tasks=[dict(name="A", last_run=None)])],
+     "disabled", "1 tasks, scheduler off (DB2_ATS_ENABLE)"),
+    ([dict(item="TESTDB", failed=True, msg="SQL1013N")], "unknown", "cannot read: TESTDB: SQL1013N"),
+])
+def test_ats_state(results, state, text):
+    ats = fr.ats_status(results, running=True)
+    assert (ats["state"], ats["text"]) == (state, text)
+
+
+def test_ldap_auth_from_the_dbm_cfg_facts():
+    auth = dict(ldap=True, srvcon_pw_plugin="IBMLDAPauthserver", group_plugin="IBMLDAPgroups")
+    report = fr.fleet_report([item("l", "11.1.4.4", auth=auth), item("n", "11.1.4.4", auth=dict(ldap=False))],
+                             "11.1.4.4", now=NOW)
+    assert [(r["host"], r["ldap"], r["auth_plugin"]) for r in report["rows"]] == [
+        ("l", True, "IBMLDAPauthserver"), ("n", False, None)]
+    assert report["summary"]["ldap"] == 1
+
+
+DBM_LDAP = """
+ Database manager authentication        (AUTHENTICATION) = SERVER
+ Server Connection Authentication          (SRVCON_AUTH) = NOT_SPECIFIED
+ Server userid-password plugin        (SRVCON_PW_PLUGIN) = IBMLDAPauthserver
+ Client userid-password plugin          (CLNT_PW_PLUGIN) =
+ Group Plugin                             (GROUP_PLUGIN) = IBMLDAPgroups
+"""
+
+
+def test_auth_facts_from_dbm_cfg():
+    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import auth_facts
+
+    assert auth_facts(DBM_LDAP) == dict(srvcon_pw_plugin="IBMLDAPauthserver", clnt_pw_plugin=None,
+                                        group_plugin="IBMLDAPgroups", ldap=True, authentication="SERVER", error=None)
+    plain = auth_facts(DBM_LDAP.replace("IBMLDAPauthserver", "").replace("IBMLDAPgroups", ""))
+    assert (plain["ldap"], plain["srvcon_pw_plugin"]) == (False, None)
+    broken = auth_facts("SQL1032N  No start database manager command was issued.")
+    assert broken["ldap"] is None and broken["error"].startswith("cannot read the dbm cfg: SQL1032N")
+
+
+def test_facts_script_asks_for_backups_and_dbm_cfg_only_when_wanted():
+    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import FACTS_SCRIPT, facts_script
+
+    assert "ls -ln" not in FACTS_SCRIPT and "get dbm cfg" not in FACTS_SCRIPT
+    script = facts_script("/database/backup", auth=True)
+    assert "ls -ln /database/backup 2>/dev/null" in script and "db2 get dbm cfg" in script
