@@ -511,18 +511,24 @@ def _procedure_args(conn, database, proc_input, owner):
 
 
 def start_daemon(instance):
-    """db2start starts the scheduler process (real Db2: db2acd) unless one runs already."""
+    """db2start starts the scheduler process (real Db2: db2acd) unless one runs for this instance run.
+
+    A scheduler of an earlier run (db2stop; db2start within the same minute) is still asleep and
+    ends at its next wake-up, so it does not count.
+    """
     pid_file = instance.runtime / "db2acd.pid"
+    run = instance.snapshot()["run"]
     try:
-        pid = int(pid_file.read_text())
+        pid, pid_run = (int(word) for word in pid_file.read_text().split())
         os.kill(pid, 0)
-        return
+        if pid_run == run:
+            return
     except (OSError, ValueError):
         pass
     process = subprocess.Popen([os.path.join(str(levels.DB2DIR), "bin", "db2acd")],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
-    pid_file.write_text(str(process.pid))
+    pid_file.write_text("%d %d" % (process.pid, run))
 
 
 def daemon():
