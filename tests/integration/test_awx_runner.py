@@ -237,6 +237,7 @@ def test_ldap_job_and_its_secrets(tmp_path, docker_client, standin_images, openl
             assert code == 0 and "SQL authorization ID   = ALICE" in out, out
             # Job output and events (what AWX stores and shows) never carry a secret.
             written = job.everything_written()
+            assert "Configure the LDAP plug-ins and restart the instance when needed" in written  # events are there
             for secret in (admin_pw, query_pw, user_pw):
                 assert secret not in written and secret not in job.proc.stdout
     finally:
