@@ -256,6 +256,8 @@ class ContainerUpgrade:
             self.verified = not self.check_mode
             if self.p["post_upgrade"]:
                 self.step("post_upgrade", self._post_upgrade, target_level)
+            if facts and facts["active_databases"]:
+                self.step("activate", self._activate, facts["active_databases"])
             if not self.check_mode:
                 self.result["downtime_seconds"] = round(time.monotonic() - self.stopped_at, 3)
         except UpgradeError as exc:
@@ -388,6 +390,14 @@ class ContainerUpgrade:
             done.append("binds on %s" % database)
         self.result["post_upgrade"] = done
         return "; ".join(done)
+
+    def _activate(self, databases):
+        """Activate what was active before: ATS jobs only run on active databases (cookbook, recipe 3)."""
+        clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
+        statements = ["ACTIVATE DATABASE %s" % name for name in databases]
+        self.commands += statements
+        clp.run_script(statements)
+        return ", ".join(databases)
 
     def _catalog_level(self, clp, database):
         try:

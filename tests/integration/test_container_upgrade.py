@@ -77,7 +77,7 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
         "11.1.3.3a", "11.1.4.4", "11.1.4.4")
     assert result["diff"]["before"]["level"] == "11.1.3.3a" and result["diff"]["after"]["level"] == "11.1.4.4"
     assert [s["name"] for s in result["steps"]] == ["backup", "stop", "rename", "create", "wait_ready", "verify_level",
-                                                    "post_upgrade", "old_container"]
+                                                    "post_upgrade", "activate", "old_container"]
     (backup,) = result["backups"]
     assert backup["database"] == "TESTDB" and backup["mode"] == "offline"
     assert backup["files"] == [f"/database/backup/TESTDB.0.db2inst1.DBPART000.{backup['timestamp']}.001"]
@@ -105,6 +105,8 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
     catalog, packages = out.split()
     assert catalog == "11010404", "db2updv111 brought the catalog to the code level"
     assert int(packages) > 0, "the utilities were bound"
+    rc, out = run_db2(new, "db2 list active databases")
+    assert "TESTDB" in out, "a database active before the upgrade is active after it"
 
     old = docker_client.containers.get(f"{db2.name}_11.1.3.3a")
     assert old.id == db2.id and old.status == "exited"
