@@ -355,15 +355,27 @@ def wait_for_log(api, container_id, pattern, since=None, timeout=600, poll=0.25)
     regex = re.compile(pattern)
     deadline = time.monotonic() + timeout
     since_arg = int(since) if since else None
+    restarts = None
     while True:
         logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
         for line in logs.splitlines():
             if regex.search(line):
                 return line
-        state = api.inspect_container(container_id)["State"]
-        if not state.get("Running"):
-            raise ContainerExited("container %s stopped (exit code %s) before logging %r; last lines: %s"
-                                  % (container_id[:12], state.get("ExitCode"), pattern, tail(logs)))
+        inspect = api.inspect_container(container_id)
+        state = inspect["State"]
+        restarts = inspect.get("RestartCount", 0) if restarts is None else restarts
+        # A restart policy brings an exited container back: that exit counts as a stop too,
+        # or a failed setup would keep restarting until the timeout.
+        if state.get("Restarting") or not state.get("Running"):
+            how = "stopped (exit code %s%s)" % (state.get("ExitCode"),
+                                                ", restarted by its restart policy" if state.get("Restarting") else "")
+        elif inspect.get("RestartCount", 0) > restarts:
+            how = "stopped and was restarted by its restart policy"  # running again: its exit code is gone
+        else:
+            how = None
+        if how:
+            raise ContainerExited("container %s %s before logging %r; last lines: %s"
+                                  % (container_id[:12], how, pattern, tail(logs)))
         if time.monotonic() > deadline:
             raise DockerOperationError("container %s did not log %r within %ss; last lines: %s"
                                        % (container_id[:12], pattern, timeout, tail(logs)))
