@@ -2,7 +2,7 @@
 # Install the system packages the collection's setup needs, when we can (root on Debian/Ubuntu).
 # Otherwise say in one sentence what to install and stop.
 set -euo pipefail
-need_cmds="dockerd:docker.io debootstrap:debootstrap shellcheck:shellcheck openssl:openssl ldapsearch:ldap-utils ip:iproute2 flock:util-linux"
+need_cmds="dockerd:docker.io debootstrap:debootstrap shellcheck:shellcheck openssl:openssl ldapsearch:ldap-utils ip:iproute2 flock:util-linux ssh:openssh-client sshd:openssh-server"
 need_pkgs_headers="libldap2-dev libsasl2-dev python3-venv python3-dev gcc"
 missing=()
 for pair in $need_cmds; do
@@ -19,4 +19,19 @@ fi
 echo "[setup] apt-get install ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+others=()
+for pkg in "${missing[@]}"; do [ "$pkg" = openssh-server ] || others+=("$pkg"); done
+[ ${#others[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${others[@]}" >/dev/null
+if [ ${#others[@]} -ne ${#missing[@]} ]; then
+  # Only sshd's binary is wanted: the fleet tests start their own sshd in test network
+  # namespaces. policy-rc.d (exit 101) keeps the package from starting a machine-wide one.
+  policy_rcd=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy_rcd=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$policy_rcd"
+    chmod 755 "$policy_rcd"
+  fi
+  apt-get install -y -qq --no-install-recommends openssh-server >/dev/null || status=$?
+  [ -z "$policy_rcd" ] || rm -f "$policy_rcd"
+  exit "${status:-0}"
+fi
