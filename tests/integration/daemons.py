@@ -110,13 +110,7 @@ class DockerDaemon:
             subprocess.run(cmd, check=True, capture_output=True)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        _stop_group(self.process, timeout=30)
         # A dockerd that had to be killed leaves mounts (overlays, netns handles) under its roots.
         unmount_under(self.root)
         subprocess.run(["rm", "-rf", str(self.root / "data"), str(self.root / "exec")], check=False)
@@ -139,11 +133,12 @@ def _run(*cmd: str, netns: str | None = None) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def _stop_group(process: subprocess.Popen | None) -> None:
+def _stop_group(process: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM to the process group of a process started with start_new_session; SIGKILL after `timeout`."""
     if process and process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

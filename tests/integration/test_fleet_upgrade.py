@@ -90,18 +90,17 @@ def fleet(tmp_path_factory, standin_images):
     # from disk would take most of the module's time on a busy CI disk.
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4g,mode=0700", "db2ops-fleet", str(root)], check=True)
     link = HostLink()
-    hosts = [TestHost(link, i, root / f"h{i}", None, "") for i in (1, 2, 3)]
+    hosts: list[TestHost] = []
     fleet = None
     try:
         key = root / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "db2ops fleet test", "-f", str(key)],
                        check=True)
         link.create()
-        tls = make_tls_material(root / "certs", server_ips=[h.address for h in hosts])
-        for host in hosts:
-            host.docker.tls = tls
-            host.authorized_key = key.with_suffix(".pub").read_text()
-            host.start()
+        tls = make_tls_material(root / "certs", server_ips=[link.address(i) for i in (1, 2, 3)])
+        for i in (1, 2, 3):
+            hosts.append(TestHost(link, i, root / f"h{i}", tls, key.with_suffix(".pub").read_text()))
+            hosts[-1].start()
         known_hosts = root / "known_hosts"
         known_hosts.write_text("".join(h.known_hosts_line() + "\n" for h in hosts))
         fleet = Fleet(root, hosts, key, known_hosts, tls)
@@ -110,7 +109,7 @@ def fleet(tmp_path_factory, standin_images):
     finally:
         for client in (fleet.clients.values() if fleet else ()):
             client.close()
-        with ThreadPoolExecutor(len(hosts)) as pool:
+        with ThreadPoolExecutor(3) as pool:
             list(pool.map(TestHost.stop, hosts))
         link.delete()
         unmount_under(root)
@@ -217,7 +216,7 @@ def test_fleet_hosts_are_reached_over_ssh_with_host_key_checking(fleet, tmp_path
                           env=ansible_env(fleet.env()), cwd=REPO, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     seen = dict(re.findall(r"^(\S+) \| CHANGED \| rc=0 >>\n(\S+)$", proc.stdout, re.M))
-    assert seen == {h: fleet.by_name[h.split("-")[0]].netns for h in INVENTORY_ORDER}, proc.stdout
+    assert seen == {h: fleet.by_name[h.split("-", maxsplit=1)[0]].netns for h in INVENTORY_ORDER}, proc.stdout
 
     wrong = tmp_path / "known_hosts"
     wrong.write_text("".join(f"{h.address} {fleet.hosts[0].known_hosts_line().split(' ', 1)[1]}\n"
