@@ -384,12 +384,24 @@ def wait_for_log(api, container_id, pattern, since=None, timeout=600):
 
     worker = threading.Thread(target=follow, daemon=True)
     worker.start()
+    restarts = None
     while not matched.wait(timeout=1.0):
-        state = api.inspect_container(container_id)["State"]
-        if not state.get("Running") and not matched.wait(timeout=0.5):
+        inspect = api.inspect_container(container_id)
+        state = inspect["State"]
+        restarts = inspect.get("RestartCount", 0) if restarts is None else restarts
+        # A restart policy brings an exited container back: that exit counts as a stop too,
+        # or a failed setup would keep restarting until the timeout.
+        if state.get("Restarting") or not state.get("Running"):
+            how = "stopped (exit code %s%s)" % (state.get("ExitCode"),
+                                                ", restarted by its restart policy" if state.get("Restarting") else "")
+        elif inspect.get("RestartCount", 0) > restarts:
+            how = "stopped and was restarted by its restart policy"  # running again: its exit code is gone
+        else:
+            how = None
+        if how and not matched.wait(timeout=0.5):
             logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
-            raise ContainerExited("container %s stopped (exit code %s) before logging %r; last lines: %s"
-                                  % (container_id[:12], state.get("ExitCode"), pattern, tail(logs)))
+            raise ContainerExited("container %s %s before logging %r; last lines: %s"
+                                  % (container_id[:12], how, pattern, tail(logs)))
         if time.monotonic() > deadline:
             logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
             raise DockerOperationError("container %s did not log %r within %ss; last lines: %s"
