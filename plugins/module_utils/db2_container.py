@@ -85,15 +85,15 @@ def require_db2_container(inspect):
             "no DB2INSTANCE/LICENSE environment" % (container_name(inspect), config.get("Image"), DB2_SETUP_DIR))
 
 
-def open_running_db2(api, name):
-    """inspect data of a running Db2 container; DockerOperationError naming why not otherwise."""
+def open_running_db2(api, name, require_running=True, hint=""):
+    """inspect data of a (running) Db2 container; DockerOperationError naming why not otherwise."""
     inspect = get_container(api, name)
     if inspect is None:
         raise DockerOperationError("container %s does not exist" % name)
     require_db2_container(inspect)
     state = inspect.get("State") or {}
-    if not state.get("Running"):
-        raise DockerOperationError("container %s is not running (state: %s)" % (name, state.get("Status")))
+    if require_running and not state.get("Running"):
+        raise DockerOperationError("container %s is not running (state: %s)%s" % (name, state.get("Status"), hint))
     return inspect
 
 
@@ -286,18 +286,8 @@ def find_db2_containers(api, names=None, labels=None, images=None, include_stopp
     names, labels, images = names or [], labels or [], images or []
     found = []
     for exact in (n for n in names if not _has_glob(n)):
-        try:
-            inspect = api.inspect_container(exact)
-        except Exception as exc:
-            if getattr(exc, "status_code", None) == 404 or "No such container" in str(exc):
-                raise DockerOperationError("container %s does not exist" % exact)
-            raise
-        require_db2_container(inspect)
-        if not include_stopped and not (inspect.get("State") or {}).get("Running"):
-            raise DockerOperationError(
-                "container %s is not running (state: %s): start it, or set all=true to list it without "
-                "Db2 facts" % (exact, inspect["State"].get("Status")))
-        found.append(inspect)
+        found.append(open_running_db2(api, exact, require_running=not include_stopped,
+                                      hint=": start it, or set all=true to list it without Db2 facts"))
     patterns = [n for n in names if _has_glob(n)]
     if patterns or not names:
         for entry in api.containers(all=include_stopped):
