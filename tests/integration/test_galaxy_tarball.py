@@ -43,11 +43,14 @@ def installed(tmp_path_factory, tarball):
     venv, collections = root / "venv", root / "collections"
     run([sys.executable, "-m", "venv", venv])
     run([venv / "bin" / "python", "-m", "pip", "install", "-q", ANSIBLE_CORE, "docker"])
-    run([venv / "bin" / "ansible-galaxy", "collection", "install", tarball, "-p", collections])
+    # Nothing of the caller's Ansible setup may leak in: `make` exports ANSIBLE_COLLECTIONS_PATH to
+    # the checkout, and ansible-galaxy treats a collection found there as installed ("Nothing to do").
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_PYTHON_INTERPRETER=str(venv / "bin" / "python"),
                PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+    run([venv / "bin" / "ansible-galaxy", "collection", "install", tarball, "-p", collections], env=env, cwd=root)
+    assert (collections / "ansible_collections" / "db2ops" / "docker" / "MANIFEST.json").is_file()
     return {"venv": venv, "collections": collections / "ansible_collections" / "db2ops" / "docker",
             "env": env, "cwd": root}
 
