@@ -195,13 +195,13 @@ operations:
   sample: [{op: modify, dn: "cn=db2iadm1,ou=Groups,dc=example,dc=org", changes: [[add, uniqueMember]]}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
     GROUP_DEFAULTS,
     GROUP_OPTIONS,
     LdapError,
     LdapModuleClient,
+    bulk_module,
     find_members,
     group_items,
     group_wanted,
@@ -214,7 +214,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
 
 def main():
     item_options = dict(GROUP_OPTIONS, name=dict(type="str", required=True))
-    module = AnsibleModule(
+    module = bulk_module(
         argument_spec=ldap_argument_spec(dict(
             top_level_options(GROUP_OPTIONS, GROUP_DEFAULTS),
             base_dn=dict(type="str", required=True),

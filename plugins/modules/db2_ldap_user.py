@@ -246,7 +246,6 @@ operations:
   sample: [{op: modify, dn: "cn=db2inst1,ou=Users,dc=example,dc=org", changes: [[replace, loginShell]]}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
     PASSWORD_HASHES,
@@ -254,6 +253,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
     USER_OPTIONS,
     LdapError,
     LdapModuleClient,
+    bulk_module,
     join_dn,
     ldap_argument_spec,
     sync_entries,
@@ -264,7 +264,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
 
 def main():
     item_options = dict(USER_OPTIONS, uid=dict(type="str", required=True))
-    module = AnsibleModule(
+    module = bulk_module(
         argument_spec=ldap_argument_spec(dict(
             top_level_options(USER_OPTIONS, USER_DEFAULTS),
             base_dn=dict(type="str", required=True),

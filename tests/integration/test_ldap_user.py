@@ -6,6 +6,7 @@ from __future__ import annotations
 import ldap
 import ldap.modlist
 import pytest
+from ansible_collections.db2ops.docker.plugins.module_utils import ldap as L
 
 from ldap_server import BASE, READONLY, READONLY_PW
 # The fixtures, used as test arguments:
@@ -210,3 +211,40 @@ def test_bad_batch_is_refused_whole(slapd, ous, tmp_path):
                                                                 users=three_users()))
     assert r["failed"] and "does not exist" in r["msg"] and "create it first" in r["msg"], r["msg"]
     assert slapd.tree(BASE) == before
+
+
+@pytest.mark.parametrize("others", [0, 1000], ids=["subtree-read", "filtered-read"])
+def test_large_batch_reads_the_directory_either_way_with_the_same_answers(slapd, ous, tmp_path, others):
+    """A batch of 110 users (330 filter terms; 110 for their group's members) reads the whole OU
+    when it is small and filters when it is much bigger than the batch (ldap.search_any):
+    uniqueness, creation, member lookup and the idempotent rerun must not depend on which."""
+    users_ou, groups_ou = ous
+    conn = slapd.connection()
+    for index in range(others):
+        conn.add_s(f"cn=other{index},{users_ou}", ldap.modlist.addModlist({
+            "objectClass": [b"top", b"posixAccount", b"inetOrgPerson"], "cn": [f"other{index}".encode()],
+            "sn": [b"x"], "uid": [f"other{index}".encode()], "uidNumber": [str(9000 + index).encode()],
+            "gidNumber": [b"1000"], "homeDirectory": [b"/home/x"]}))
+    run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, uid="outsider", uid_number=5000))
+    batch = [{"uid": f"bulk{i:03d}", "uid_number": 6000 + i, "password": f"pw-{i}"} for i in range(110)]
+    before = slapd.tree(users_ou)
+    _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(
+        slapd, users_ou, users=batch[:-1] + [{"uid": "bulk109", "uid_number": 5000}]))
+    assert r.get("failed") and "uidNumber 5000 would be shared by" in r["msg"], r.get("msg")
+    assert slapd.tree(users_ou) == before
+
+    # Which read the module makes (the subtree now holds `others` + 1 + the OU entry).
+    assert L.subtree_within(conn, users_ou, L.PLAIN_READ_FACTOR * 3 * len(batch)) is (others == 0)
+    _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, users=batch))
+    assert r["changed"] and len(r["created"]) == 110 and r["updated"] == [], r
+    _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, users=batch))
+    assert r["changed"] is False and r["operations"] == [], r
+    assert slapd.can_bind(dn("bulk007", users_ou), "pw-7")
+
+    group = {"name": "bulkgrp", "members": [u["uid"] for u in batch]}
+    args = slapd.args(groups_ou=groups_ou.split(",")[0], members_base=users_ou, groups=[group])
+    _proc, r = run_module(tmp_path, "db2_ldap_group", args)
+    assert r["changed"], r
+    assert sorted(slapd.entry(f"cn=bulkgrp,{groups_ou}")["uniqueMember"]) == sorted(dn(u["uid"], users_ou) for u in batch)
+    _proc, r = run_module(tmp_path, "db2_ldap_group", args)
+    assert r["changed"] is False, r

@@ -219,6 +219,14 @@ def test_unchanged_entry_is_no_write_even_with_other_case_and_number_forms():
     assert not plan.changed and plan.ops == []
 
 
+def test_entries_the_batch_does_not_name_are_left_alone():
+    """A large batch reads its whole subtree (search_any): what it did not ask for is no concern of it."""
+    existing = [stored(DN, "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP", **DB2INST1), stored(PARENT, objectClass="organizationalUnit"),
+                stored("cn=other," + PARENT, **{**DB2INST1, "uid": "other", "cn": "other", "uidNumber": 1001})]
+    plan = plan_users(existing, password="mypassword", **DB2INST1_ARGS)
+    assert not plan.changed and plan.ops == []
+
+
 def test_only_the_changed_attributes_and_password_are_modified():
     existing = [stored(DN, "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP", **DB2INST1)]
     args = {**DB2INST1_ARGS, "login_shell": "/bin/ksh"}
@@ -316,9 +324,10 @@ def group_items(**kw):
 
 def test_members_resolve_by_uid_and_dn_with_one_filter():
     items = group_items(name="db2iadm1", members=["db2inst1", "CN=idbjorh,ou=Users,dc=example,dc=org", "a=b"])
-    assert L.member_search(items, "dc=example,dc=org") == \
-        "(|(uid=db2inst1)(CN=idbjorh)(uid=a=b))"
-    found = [stored(DN, uid="db2inst1"), stored("cn=idbjorh," + PARENT, uid="idbjorh"), stored("cn=x," + PARENT, uid="a=b")]
+    assert L.or_filter(L.member_terms(items, "dc=example,dc=org")) == "(|(uid=db2inst1)(CN=idbjorh)(uid=a=b))"
+    # A large batch may read the whole subtree: entries nobody asked for must not matter.
+    found = [stored(DN, uid="db2inst1"), stored("cn=idbjorh," + PARENT, uid="idbjorh"), stored("cn=x," + PARENT, uid="a=b"),
+             stored("cn=unrelated," + PARENT, uid="unrelated"), stored(PARENT)]
     resolved = L.resolve_members(items, found, "dc=example,dc=org")
     assert resolved[("db2iadm1", "db2inst1")] == (DN, "db2inst1")
     assert resolved[("db2iadm1", "CN=idbjorh,ou=Users,dc=example,dc=org")] == ("cn=idbjorh," + PARENT, "idbjorh")
