@@ -42,6 +42,7 @@ _FACT_COMMANDS = (
     ("directory", "db2 list db directory"),
     # Free space for backups on the storage, and what the databases take (KiB).
     ("storage", 'df -Pk "${STORAGE_DIR:-/database}" | tail -1; du -sk "${STORAGE_DIR:-/database}/data"'),
+    ("home", 'printf "%s\\n" "$HOME"'),  # sqllib lives here (bind files, IBMLDAPSecurity.ini)
 )
 
 
@@ -188,6 +189,7 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
     facts = dict(
         db2level=level,
         storage_usage=parse_storage_usage(sections.get("storage", {}).get("output", "")),
+        instance_home=sections.get("home", {}).get("output", "").strip() or None,
         instance_started="SQL1032N" not in codes,
         active_databases=active_databases(active_output),
         databases=sorted(set(e.get("Database name", e.get("Database alias")) for e in directory
@@ -231,20 +233,23 @@ def parse_storage_usage(text):
 
 
 def probe_ready(clp, databases):
-    """True when the instance answers (`db2gcf -s`) and every database serves `SELECT 1`, in one exec."""
-    script = "db2gcf -s >/dev/null 2>&1 || exit 3"
+    """In one exec: when the instance answers (`db2gcf -s`) and every database serves `SELECT 1`,
+    the output of `db2level` (so the caller can verify the level without another exec); else None."""
+    script = "db2gcf -s >/dev/null 2>&1 || exit 3; db2level || exit 4"
     statements = None
     if databases:
         statements = "".join("CONNECT TO %s;\nSELECT 1 FROM SYSIBM.SYSDUMMY1;\nCONNECT RESET;\n" % name
                              for name in databases)
         script += "; db2 -t +p -s -f /dev/stdin >/dev/null 2>&1; rc=$?; db2 terminate >/dev/null 2>&1; exit $rc"
-    return clp.shell(script, stdin=statements).rc == 0
+    result = clp.shell(script, stdin=statements)
+    return result.stdout if result.rc == 0 else None
 
 
 def wait_until_ready(api, container_id, timeout=600, databases=None, poll=1.0):
     """Wait for `(*) Setup has completed.` since this start, then for a CLP probe to succeed.
 
-    One timeout covers both. databases=None probes every cataloged database.
+    One timeout covers both. databases=None probes every cataloged database. Returns the
+    `db2level` output of the successful probe.
     Raises ContainerExited / DockerOperationError with the container's last log lines.
     """
     deadline = time.monotonic() + timeout
@@ -254,8 +259,9 @@ def wait_until_ready(api, container_id, timeout=600, databases=None, poll=1.0):
     if databases is None:
         databases = db2_facts(api, inspect)["databases"]
     while True:
-        if probe_ready(clp, databases):
-            return
+        level_text = probe_ready(clp, databases)
+        if level_text is not None:
+            return level_text
         state = api.inspect_container(container_id)["State"]
         if not state.get("Running"):
             raise DockerOperationError("container %s stopped (exit code %s) while waiting for Db2 to answer"
@@ -315,7 +321,7 @@ def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120,
     def describe(inspect):
         summary = container_summary(inspect)
         summary.update(db2level=None, instance_started=None, active_databases=[], databases=[],
-                       storage_usage={}, error=None)
+                       storage_usage={}, instance_home=None, error=None)
         if backup_path:
             summary["backups"] = []
         if auth:

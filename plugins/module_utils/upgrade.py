@@ -123,6 +123,8 @@ class ContainerUpgrade:
         self.renamed_to = None
         self.stopped_at = None
         self.verified = False    # the new container answered at the target level
+        self.ready_level_text = None  # db2level as printed by the readiness probe
+        self.active_before = []  # databases active in the old container: active again afterwards
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -223,6 +225,7 @@ class ContainerUpgrade:
         if resume_at is None:
             facts = db2_facts(self.api, old)
             current_level = facts["db2level"]["level"]
+            self.active_before = facts["active_databases"]
         else:
             facts = None
             current_level = self.renamed_to[len(name) + 1:].split("_")[0]
@@ -238,7 +241,7 @@ class ContainerUpgrade:
             backup = self.p["backup"]
             if backup["mode"] != "none":
                 clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
-                self.step("backup", self._backup, clp_old, facts["databases"], facts["active_databases"])
+                self.step("backup", self._backup, clp_old, facts["databases"])
         self.result["changed"] = True
         self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
         try:
@@ -254,12 +257,14 @@ class ContainerUpgrade:
             self.step("wait_ready", self._wait_ready, databases)
             self.step("verify_level", self._verify_level, target_level)
             self.verified = not self.check_mode
-            if self.p["post_upgrade"]:
-                self.step("post_upgrade", self._post_upgrade, target_level)
-            if facts and facts["active_databases"]:
-                self.step("activate", self._activate, facts["active_databases"])
             if not self.check_mode:
+                # Downtime ends here: Db2 answers at the target level. The post-upgrade tasks run
+                # with the databases open, as in IBM's fix pack procedure.
                 self.result["downtime_seconds"] = round(time.monotonic() - self.stopped_at, 3)
+            if self.p["post_upgrade"]:
+                self.step("post_upgrade", self._post_upgrade, target_level, facts)
+            elif self.active_before:
+                self.step("activate", self._activate, self.active_before)
         except UpgradeError as exc:
             if self.verified:
                 # The new Db2 runs at the target level and has updated the instance on the storage:
@@ -308,12 +313,13 @@ class ContainerUpgrade:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _backup(self, clp, databases, active):
+    def _backup(self, clp, databases):
         backup = self.p["backup"]
         path = check_path(backup["path"], "backup.path")
+        # No re-activation after an offline backup: the container stops next (a rollback activates).
         backups, commands = run_backup(clp, databases, path, online=backup["mode"] == "online",
                                        compress=backup["compress"], force_applications=True,
-                                       reactivate=active, check_mode=self.check_mode)
+                                       check_mode=self.check_mode)
         self.commands += commands
         self.result["backups"] = backups
         return ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in backups)
@@ -350,28 +356,29 @@ class ContainerUpgrade:
         return self.new_id[:12]
 
     def _wait_ready(self, databases):
-        wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"], databases=databases)
+        self.ready_level_text = wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"],
+                                                 databases=databases)
 
     def _verify_level(self, target_level):
-        clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
-        level = parse_db2level(clp.shell("db2level").stdout)
+        """The level the readiness probe printed (the same exec): no extra round trip in the downtime."""
+        level = parse_db2level(self.ready_level_text or "")
         got = level["level"] if level else None
         self.result["to"]["level_verified"] = got
         if got is None or parse_level(got) != parse_level(target_level):
             raise UpgradeError("the new container reports Db2 %s, not the expected %s" % (got, target_level))
         return got
 
-    def _post_upgrade(self, target_level):
-        """db2updvNNN where a database's catalog is behind the code, then IBM's binds, per database."""
-        new = self.api.inspect_container(self.new_id)
-        databases = db2_facts(self.api, new)["databases"]
-        clp = Db2Clp(self.api, self.new_id, instance_owner(new), timeout=self.p["exec_timeout"])
-        home = clp.shell('printf %s "$HOME"').stdout.strip()
+    def _post_upgrade(self, target_level, facts):
+        """db2updvNNN where a database's catalog is behind the code, then IBM's binds on every
+        database, and the databases that were active activated again: three execs in all."""
+        clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
+        if not facts:  # a resumed run: read them from the new container
+            facts = db2_facts(self.api, self.api.inspect_container(self.new_id))
+        databases, home = facts["databases"], facts["instance_home"]
         target = parse_level(target_level)[:4]
         tool = "db2updv%d%d" % (target[0], target[1])
         done = []
-        for database in databases:
-            catalog = self._catalog_level(clp, database)
+        for database, catalog in zip(databases, self._catalog_levels(clp, databases)):
             if catalog is not None and catalog < target:
                 command = "%s -d %s" % (tool, database)
                 self.commands.append(command)
@@ -380,14 +387,20 @@ class ContainerUpgrade:
                     raise UpgradeError("%s failed (rc=%s): %s" % (command, result.rc,
                                                                   (result.stdout + result.stderr).strip()[-400:]))
                 done.append(command)
-            statements = ["CONNECT TO %s" % database] + [s.format(bnd=home + "/sqllib/bnd") for s in BIND_STATEMENTS]
+        statements = []
+        for database in databases:
+            statements.append("CONNECT TO %s" % database)
+            statements += [s.format(bnd=home + "/sqllib/bnd") for s in BIND_STATEMENTS]
             statements.append("CONNECT RESET")
-            self.commands += statements
-            for item in clp.run_script(statements, stop_on_error=False):
-                bad = [m for m in item.messages if m.is_error and m.code not in BIND_BENIGN]
-                if bad:
-                    raise UpgradeError("%s failed: %s %s" % (item.statement, bad[0].code, bad[0].text))
-            done.append("binds on %s" % database)
+        activate = ["ACTIVATE DATABASE %s" % name for name in self.active_before]
+        self.commands += statements + activate
+        for item in clp.run_script(statements + activate, stop_on_error=False):
+            benign = BIND_BENIGN if item.statement.startswith("BIND ") else ()
+            bad = [m for m in item.messages if m.is_error and m.code not in benign]
+            if bad:
+                raise UpgradeError("%s failed: %s %s" % (item.statement, bad[0].code, bad[0].text))
+        done += ["binds on %s" % database for database in databases]
+        done += ["activated %s" % name for name in self.active_before]
         self.result["post_upgrade"] = done
         return "; ".join(done)
 
@@ -399,18 +412,27 @@ class ContainerUpgrade:
         clp.run_script(statements)
         return ", ".join(databases)
 
-    def _catalog_level(self, clp, database):
-        try:
-            results = clp.run_script([
-                "CONNECT TO %s" % database,
-                "SELECT VERSIONNUMBER FROM SYSIBM.SYSVERSIONS ORDER BY VERSION_TIMESTAMP DESC FETCH FIRST 1 ROWS ONLY",
-                "CONNECT RESET"])
-        except Db2Error as exc:
-            if exc.code == "SQL0204N":
-                return None  # no SYSVERSIONS: nothing tells the catalog level
-            raise
-        rows = results[1].rows or []
-        return versionnumber_level(rows[0]["VERSIONNUMBER"]) if rows else None
+    @staticmethod
+    def _catalog_levels(clp, databases):
+        """Each database's catalog level (SYSIBM.SYSVERSIONS), None where nothing tells; one CLP session."""
+        query = "SELECT VERSIONNUMBER FROM SYSIBM.SYSVERSIONS ORDER BY VERSION_TIMESTAMP DESC FETCH FIRST 1 ROWS ONLY"
+        statements = []
+        for database in databases:
+            statements += ["CONNECT TO %s" % database, query, "CONNECT RESET"]
+        results = clp.run_script(statements, stop_on_error=False)
+        if len(results) < len(statements):
+            raise Db2Error("the CLP stopped while reading the catalog levels of %s" % ", ".join(databases))
+        levels = []
+        for index, database in enumerate(databases):
+            connect, select = results[3 * index], results[3 * index + 1]
+            for item in (connect, select):
+                error = item.error
+                if error and not (item is select and error.code == "SQL0204N"):  # no SYSVERSIONS: unknown
+                    raise Db2Error("%s: %s failed: %s %s" % (database, item.statement, error.code, error.text),
+                                   statement=item.statement, db2_message=error)
+            rows = [] if select.error else (select.rows or [])
+            levels.append(versionnumber_level(rows[0]["VERSIONNUMBER"]) if rows else None)
+        return levels
 
     def _dispose_old(self, level):
         """Remove the old container, or keep it (stopped) as `<name>_<level>`: the upgrade is over."""
@@ -447,6 +469,10 @@ class ContainerUpgrade:
                 raise
             level = db2_facts(self.api, self.api.inspect_container(self.old["Id"]))["db2level"]["level"]
             notes.append("%s runs Db2 %s again" % (self.p["container"], level))
+            if self.active_before:  # as they were (an offline backup or the stop deactivated them)
+                clp = Db2Clp(self.api, self.old["Id"], instance_owner(self.old), timeout=self.p["exec_timeout"])
+                clp.run_script(["ACTIVATE DATABASE %s" % name for name in self.active_before])
+                notes.append("activated %s" % ", ".join(self.active_before))
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
             backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"

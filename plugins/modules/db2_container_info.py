@@ -244,6 +244,12 @@ containers:
           databases under C(/database/data) take (C(du)); empty when not asked.
       type: dict
       sample: {size_kb: 102687672, free_kb: 55123456, data_kb: 183400}
+    instance_home:
+      description:
+        - Home directory of the instance owner inside the container, where C(sqllib) lives; on IBM's
+          images it is on the storage, so it is the same for every container on that storage.
+      type: str
+      sample: /database/config/db2inst1
     backups:
       description:
         - The backup images in O(backup_path), oldest first per database; empty for stopped containers.

@@ -73,9 +73,11 @@ def test_facts_in_one_exec(db2, docker_client):
 def test_ready_waits_for_setup_and_probe(standin_images, containers, storage, unique_name, docker_client):
     container = start(containers, standin_images["11.1.3.3a"], unique_name, storage, DBNAME="TESTDB",
                       STANDIN_SETUP_SECONDS="3")
-    db2_container.wait_until_ready(docker_client.api, container.id, timeout=120)
+    level_text = db2_container.wait_until_ready(docker_client.api, container.id, timeout=120)
     logs = container.logs().decode()
     assert "(*) Setup has completed." in logs
+    # The probe's own db2level answer: what the upgrade verifies without another exec.
+    assert db2_clp.parse_db2level(level_text)["level"] == "11.1.3.3a"
     facts = db2_container.db2_facts(docker_client.api, docker_client.api.inspect_container(container.id))
     assert facts["active_databases"] == ["TESTDB"]
 

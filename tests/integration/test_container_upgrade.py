@@ -6,6 +6,7 @@ import os
 
 import docker
 import pytest
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import wait_until_ready
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, run_db2, wait_for_log
 from playbook import run_module
 
@@ -76,13 +77,17 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
     assert (result["from"]["level"], result["to"]["level"], result["to"]["level_verified"]) == (
         "11.1.3.3a", "11.1.4.4", "11.1.4.4")
     assert result["diff"]["before"]["level"] == "11.1.3.3a" and result["diff"]["after"]["level"] == "11.1.4.4"
-    assert [s["name"] for s in result["steps"]] == ["backup", "stop", "rename", "create", "wait_ready", "verify_level",
-                                                    "post_upgrade", "activate", "old_container"]
+    steps = [s["name"] for s in result["steps"]]
+    assert steps == ["backup", "stop", "rename", "create", "wait_ready", "verify_level", "post_upgrade",
+                     "old_container"]
     (backup,) = result["backups"]
     assert backup["database"] == "TESTDB" and backup["mode"] == "offline"
     assert backup["files"] == [f"/database/backup/TESTDB.0.db2inst1.DBPART000.{backup['timestamp']}.001"]
-    assert result["post_upgrade"] == ["db2updv111 -d TESTDB", "binds on TESTDB"]
-    assert result["downtime_seconds"] > 0
+    assert result["post_upgrade"] == ["db2updv111 -d TESTDB", "binds on TESTDB", "activated TESTDB"]
+    # Downtime is old stopped -> new verified; the post-upgrade tasks run with Db2 answering.
+    seconds = {s["name"]: s["seconds"] for s in result["steps"]}
+    down = sum(seconds[name] for name in steps[steps.index("stop"):steps.index("verify_level") + 1])
+    assert down - 0.01 <= result["downtime_seconds"] < down + seconds["post_upgrade"], (result["downtime_seconds"], seconds)
     assert result["old_container"] == f"{db2.name}_11.1.3.3a"
 
     new = docker_client.containers.get(db2.name)
@@ -139,7 +144,8 @@ def test_failing_setup_rolls_back_with_storage_untouched(tmp_path, docker_client
     db2.stop(timeout=20)  # a consistent picture of the storage to compare with
     digest = database_digest(storage)
     db2.start()
-    wait_for_log(db2, SETUP_DONE)
+    wait_until_ready(docker_client.api, db2.id, timeout=120)
+    assert run_db2(db2, "db2 activate database TESTDB")[0] == 0  # a restart does not activate it
     result = upgrade(tmp_path, db2.name, standin_images["failsetup"], target_level="11.1.4.4")
     assert result["failed"] and result["rolled_back"] is True
     assert "failed at step wait_ready" in result["msg"] and "rolled back" in result["msg"]
@@ -149,6 +155,8 @@ def test_failing_setup_rolls_back_with_storage_untouched(tmp_path, docker_client
     current = docker_client.containers.get(db2.name)
     assert current.id == db2.id and current.status == "running"
     assert read_rows(current) == (0, before_rows)
+    assert "activated TESTDB" in result["rollback"]["detail"]
+    assert "TESTDB" in run_db2(current, "db2 list active databases")[1], "active again, as before the upgrade"
     names = [c.name for c in docker_client.containers.list(all=True) if c.name.startswith(db2.name)]
     assert names == [db2.name], "the failed new container is removed"
     current.stop(timeout=20)
