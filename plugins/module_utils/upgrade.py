@@ -31,6 +31,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
     parse_level,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+    DEFAULT_STORAGE_DIR,
     container_name,
     db2_facts,
     instance_owner,
@@ -223,7 +224,10 @@ class ContainerUpgrade:
             raise UpgradeError("cannot tell the Db2 level of image %s from its tag or its %s label: set target_level"
                                % (self.p["image"], LEVEL_LABEL), step="check_target")
         if resume_at is None:
-            facts = db2_facts(self.api, old)
+            try:
+                facts = db2_facts(self.api, old)
+            except DockerOperationError as exc:
+                raise UpgradeError("%s; nothing was changed" % exc, step="inspect")
             current_level = facts["db2level"]["level"]
             self.active_before = facts["active_databases"]
         else:
@@ -236,8 +240,10 @@ class ContainerUpgrade:
             self.result["diff"] = dict(before=before, after=after)
 
         if resume_at is None:
+            self.result["storage_usage"] = facts["storage_usage"]
             if not self._preflight(old, image, current_level, target_level):
                 return self.finish()
+            self._check_backup_space(facts["storage_usage"])
             backup = self.p["backup"]
             if backup["mode"] != "none":
                 clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
@@ -299,6 +305,19 @@ class ContainerUpgrade:
                                % (mount.get("source") or mount.get("name"), name, ", ".join(o["name"] for o in others)),
                                step="check_storage")
         return True
+
+    def _check_backup_space(self, usage):
+        backup = self.p["backup"]
+        factor = backup.get("space_factor") or 0
+        on_storage = (backup["path"].rstrip("/") + "/").startswith(DEFAULT_STORAGE_DIR + "/")
+        if backup["mode"] == "none" or factor <= 0 or not on_storage or "free_kb" not in usage or "data_kb" not in usage:
+            return
+        need = int(usage["data_kb"] * factor)
+        if usage["free_kb"] < need:
+            raise UpgradeError("%d KiB free on the storage of %s, the databases take %d KiB: not enough for the backup "
+                               "(backup.space_factor %s needs %d KiB); nothing was changed"
+                               % (usage["free_kb"], self.p["container"], usage["data_kb"], factor, need),
+                               step="check_storage")
 
     def finish(self):
         self.result["steps"] = self.steps

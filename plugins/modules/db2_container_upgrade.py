@@ -77,7 +77,7 @@ options:
       mode:
         description:
           - V(offline) forces applications off, deactivates each database and takes a consistent image
-            (the database is activated again afterwards if it was active).
+            (the databases that were active are active again in the new container).
           - V(online) needs archive logging (C(LOGARCHMETH1)); V(none) skips the backup.
         type: str
         choices: [offline, online, none]
@@ -90,6 +90,13 @@ options:
         description: Compress the backup images.
         type: bool
         default: false
+      space_factor:
+        description:
+          - Refuse the upgrade, before anything is touched, when the free space on the storage is less than
+            this many times what the databases under C(/database/data) take. Checked when O(backup.path) is on
+            the storage (under C(/database)); V(0) turns the check off.
+        type: float
+        default: 1.2
   post_upgrade:
     description:
       - Run the post-upgrade tasks of IBM's fix pack procedure on every database after the new container is
@@ -180,15 +187,24 @@ backups:
   sample: [{database: TESTDB, timestamp: "20191106143831", mode: offline, path: /database/backup,
             files: [/database/backup/TESTDB.0.db2inst1.DBPART000.20191106143831.001]}]
 downtime_seconds:
-  description: From the stop of the old container to the verified new one (post-upgrade tasks included).
+  description:
+    - From the stop of the old container until the new one answers a CLP probe on every database and its
+      C(db2level) is verified. The post-upgrade tasks and the activation run after it, with Db2 answering;
+      their times are in RV(steps).
   returned: when an upgrade ran
   type: float
   sample: 96.4
 post_upgrade:
-  description: The post-upgrade tasks that ran.
+  description: The post-upgrade tasks that ran, and the databases activated again.
   returned: when O(post_upgrade=true) and an upgrade ran
   type: list
   elements: str
+  sample: ["db2updv111 -d TESTDB", "binds on TESTDB", "activated TESTDB"]
+storage_usage:
+  description: Space on the storage in KiB before the upgrade (see O(backup.space_factor)).
+  returned: when the container was inspected
+  type: dict
+  sample: {size_kb: 102687672, free_kb: 55123456, data_kb: 183400}
 old_container:
   description: Name under which the old container was kept; null when removed.
   returned: when an upgrade ran
@@ -242,6 +258,7 @@ def main():
                 mode=dict(type="str", choices=["offline", "online", "none"], default="offline"),
                 path=dict(type="str", default="/database/backup"),
                 compress=dict(type="bool", default=False),
+                space_factor=dict(type="float", default=1.2),
             )),
             post_upgrade=dict(type="bool", default=True),
             old_container=dict(type="str", choices=["keep", "remove"], default="keep"),

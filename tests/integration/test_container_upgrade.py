@@ -191,6 +191,20 @@ def test_missing_image_is_refused_before_anything(tmp_path, db2):
     assert db2.status == "running"
 
 
+def test_no_room_for_the_backup_is_refused_before_anything(tmp_path, docker_client, db2, standin_images, storage):
+    backups_before = sorted(os.listdir(storage / "backup")) if (storage / "backup").is_dir() else []
+    plan = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], check=True, backup={"mode": "offline"})
+    usage = plan["storage_usage"]
+    assert usage["free_kb"] > 0 and usage["data_kb"] > 0, usage
+    factor = 2.0 * usage["free_kb"] / usage["data_kb"]  # the storage as if twice as full as it can take
+    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], backup={"mode": "offline", "space_factor": factor})
+    assert result["failed"] and result["changed"] is False and result["backups"] == []
+    assert "failed at step check_storage" in result["msg"] and "not enough for the backup" in result["msg"], result["msg"]
+    assert (sorted(os.listdir(storage / "backup")) if (storage / "backup").is_dir() else []) == backups_before
+    current = docker_client.containers.get(db2.name)
+    assert current.id == db2.id and current.status == "running"
+
+
 def test_unknown_and_not_running_containers(tmp_path, db2, unique_name, standin_images):
     missing = upgrade(tmp_path, unique_name + "-nope", standin_images["11.1.4.4"])
     assert missing["failed"] and f"container {unique_name}-nope does not exist" in missing["msg"]
