@@ -526,14 +526,24 @@ class Schema:
         return self._normalisers[name]
 
 
-def compact_args(params, limit=20):
-    """Module arguments to echo back, with long entry lists summarised.
+def compact_args(params, limit=100):
+    """Module arguments to echo back, with big entry lists summarised.
 
     Ansible echoes every argument and masks each no_log value in every returned string: for a
-    batch of a thousand users that is a large result and most of a rerun's time.
+    batch of a thousand users (or ten groups of a hundred members) that is a large result and most
+    of a rerun's time. A list of entries is echoed only while it holds at most `limit` values.
     """
-    return dict((key, "%d entries (not echoed)" % len(value) if isinstance(value, list) and len(value) > limit
-                 and value and isinstance(value[0], dict) else value) for key, value in params.items())
+    return dict((key, "%d entries (not echoed)" % len(value) if isinstance(value, list) and value
+                 and isinstance(value[0], dict) and _values_in(value) > limit else value)
+                for key, value in params.items())
+
+
+def _values_in(data):
+    if isinstance(data, dict):
+        return sum(_values_in(v) for v in data.values())
+    if isinstance(data, (list, tuple)):
+        return sum(_values_in(v) for v in data)
+    return 1
 
 
 def read_schema(lconn):
@@ -709,6 +719,16 @@ class Plan:
 
     def diff(self):
         return dict(before=self.before, after=self.after)
+
+    def extend(self, other):
+        """Append another plan's writes (run after this plan's)."""
+        self.ops += other.ops
+        self.created += other.created
+        self.updated += other.updated
+        self.removed += other.removed
+        self.before.update(other.before)
+        self.after.update(other.after)
+        self.unverified += other.unverified
 
 
 _MOD_NAMES = {0: "add", 1: "delete", 2: "replace"}  # ldap.MOD_ADD, MOD_DELETE, MOD_REPLACE
@@ -1123,8 +1143,12 @@ def resolve_members(items, found, base_dn):
     return resolved
 
 
-def find_members(lconn, items, base_dn):
-    """Resolve every member of every group with one paged search under base_dn."""
+def find_members(lconn, items, base_dn, planned=None):
+    """Resolve every member of every group with one paged search under base_dn.
+
+    planned: {normalised DN: (dn, uid) or None} of a user batch planned in the same task and not
+    written yet; its entries count as they will be (None: the entry is being removed).
+    """
     terms = member_terms(items, base_dn)
     if not terms:
         return {}
@@ -1132,7 +1156,42 @@ def find_members(lconn, items, base_dn):
         found = search_any(lconn, base_dn, terms, ["uid"])
     except ldap.LDAPError as exc:
         raise LdapError(describe_error(exc, "looking up group members under %s" % base_dn))
+    if planned:
+        entries = dict((normalize_dn(dn), (dn, attrs)) for dn, attrs in found)
+        for ndn, entry in planned.items():
+            if entry is None:
+                entries.pop(ndn, None)
+            elif is_under(entry[0], base_dn):
+                entries[ndn] = (entry[0], {"uid": [entry[1].encode("utf-8")]})
+        found = list(entries.values())
     return resolve_members(items, found, base_dn)
+
+
+def sync_directory(lconn, params, schema, check_mode):
+    """db2_ldap_directory: users, then groups whose members may be those users, all validated and
+    planned before the first write, over one connection. Returns the combined Plan."""
+    base = params["base_dn"]
+    plan, planned = Plan(), {}
+    if params["users"] is not None:
+        users_parent = join_dn(params["users_ou"], base)
+        user_params = dict((name, None) for name in USER_OPTIONS)
+        user_params.update(USER_DEFAULTS, users=params["users"], rdn_attribute=params["rdn_attribute"],
+                           password_hash=params["password_hash"])
+        users = user_wanted(user_params, users_parent)
+        plan.extend(sync_entries(lconn, users, users_parent, ("uid", "uidNumber"), True, schema))
+        for entry in users:
+            planned[normalize_dn(entry.dn)] = (entry.dn, entry.attrs["uid"][0]) if entry.state == "present" else None
+    if params["groups"] is not None:
+        groups_parent = join_dn(params["groups_ou"], base)
+        group_params = dict((name, None) for name in GROUP_OPTIONS)
+        group_params.update(GROUP_DEFAULTS, groups=params["groups"])
+        items = group_items(group_params)
+        resolved = find_members(lconn, items, join_dn("", params["members_base"] or base), planned)
+        plan.extend(sync_entries(lconn, group_wanted(items, groups_parent, resolved), groups_parent,
+                                 ("cn", "gidNumber"), True, schema))
+    if not check_mode:
+        apply_plan(lconn, plan)
+    return plan
 
 
 def group_wanted(items, parent_dn, resolved):

@@ -360,3 +360,11 @@ def test_groups_of_names_need_a_member_posix_groups_use_uids():
     wanted, = L.group_wanted(items, GPARENT, {("p", "x"): ("cn=x," + PARENT, "x")})
     assert wanted.attrs["memberUid"] == ["x"] and wanted.attrs["gidNumber"] == ["500"]
     assert L.group_wanted(group_items(name="p", object_class="posixGroup", gid_number=5, members=[]), GPARENT, {})
+
+
+def test_compact_args_echo_small_batches_and_summarise_big_ones():
+    small = [{"uid": "db2inst1", "password": "x"}]
+    big_groups = [{"name": "g%d" % g, "members": ["u%d" % i for i in range(100)]} for g in range(10)]
+    echoed = L.compact_args({"users": small, "groups": big_groups, "base_dn": "dc=example,dc=org", "bind_pw": "pw"})
+    assert echoed["users"] == small and echoed["base_dn"] == "dc=example,dc=org" and echoed["bind_pw"] == "pw"
+    assert echoed["groups"] == "10 entries (not echoed)"  # ten entries, a thousand values
