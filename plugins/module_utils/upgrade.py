@@ -35,7 +35,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     container_name,
     db2_facts,
     instance_owner,
-    is_db2_container,
+    open_running_db2,
     storage_mount,
     wait_until_ready,
 )
@@ -176,15 +176,11 @@ class ContainerUpgrade:
             if not self.check_mode:
                 self.api.remove_container(current["Id"], force=True)
             return leftover, "create", None
-        if current is None:
-            raise UpgradeError("container %s does not exist" % name, step="inspect")
-        if not is_db2_container(current):
-            raise UpgradeError("container %s is not a Db2 container (entrypoint not under /var/db2_setup/, no "
-                               "DB2INSTANCE/LICENSE environment)" % name, step="inspect")
-        if not (current.get("State") or {}).get("Running"):
-            raise UpgradeError("container %s is not running (state: %s): start it so that its Db2 level and "
-                               "databases can be read" % (name, current["State"].get("Status")), step="inspect")
-        return current, None, None
+        try:
+            return open_running_db2(self.api, name, hint=": start it so that its Db2 level and databases can be "
+                                    "read"), None, None
+        except DockerOperationError as exc:
+            raise UpgradeError("%s; nothing was changed" % exc, step="inspect")
 
     def _in_flight(self, name):
         pattern = re.compile("^/?" + re.escape(name) + r"_\d+\.\d+\.\d+\.\d+[a-z]?(_\d+)?_upgrading$")

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -107,6 +108,19 @@ def bench_downtime(trials):
     return raw, mine, module_wall
 
 
+def machine_cpu_seconds():
+    """Busy CPU time of the whole machine so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds():
+    """CPU time of finished child process trees (ansible-playbook, its workers and the modules)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load_images(source, target):
     for tag in (OLD, NEW):
         target.images.load(b"".join(source.images.get(tag).save(named=tag)))
@@ -144,15 +158,18 @@ def bench_fleet(containers, daemons):
         inventory = work / "inventory.json"
 
         def run(selected):
+            """Wall time, machine CPU and Ansible's own CPU of one upgrade.yml run."""
             inventory.write_text(json.dumps({"db2_containers": {"hosts": {n: hosts[n] for n in selected}}}))
+            cpu, ansible_cpu = machine_cpu_seconds(), children_cpu_seconds()
             started = time.monotonic()
             proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
                                    "-f", str(max(10, len(selected))), str(REPO / "playbooks" / "upgrade.yml"),
                                    "-e", json.dumps({"db2_target_image": NEW})],
                                   capture_output=True, text=True, env=ansible_env(), check=False)
+            wall = time.monotonic() - started
             if proc.returncode:
                 raise RuntimeError(proc.stdout[-3000:])
-            return time.monotonic() - started
+            return dict(wall=wall, cpu=machine_cpu_seconds() - cpu, ansible_cpu=children_cpu_seconds() - ansible_cpu)
 
         single = run(names[-1:])
         fleet = run(names[:-1])
@@ -173,9 +190,12 @@ def main():
     args = parser.parse_args()
     trials, containers, daemons = (1, 3, 2) if args.quick else (5, 10, 3)
     raw, mine, wall = bench_downtime(trials)
-    single, fleet = bench_fleet(containers, daemons)
+    single_run, fleet_run = bench_fleet(containers, daemons)
+    single, fleet = single_run["wall"], fleet_run["wall"]
     ratio = statistics.median(mine) / statistics.median(raw)
     fleet_ratio = fleet / single
+    cores = os.cpu_count()
+    floor = fleet_run["cpu"] / cores
     lines = [
         "## Recipe 1: upgrade downtime and fleet upgrades",
         "",
@@ -197,6 +217,25 @@ def main():
         "",
         f"Downtime ratio ours / raw: **{ratio:.2f}** (target at most 1.2). "
         f"Fleet / single wall time: **{fleet_ratio:.2f}** (target at most 2).",
+        "",
+        "Where the CPU went (machine-wide busy time from /proc/stat; Ansible = ansible-playbook, its workers and "
+        "the modules; the rest is dockerd/containerd and the Db2 stand-ins inside the containers):",
+        "",
+        "| run | wall (s) | machine CPU (s) | Ansible CPU (s) | containers and daemons CPU (s) | CPU / cores (s) |",
+        "|---|---|---|---|---|---|",
+        f"| 1 container | {single:.2f} | {single_run['cpu']:.2f} | {single_run['ansible_cpu']:.2f} | "
+        f"{single_run['cpu'] - single_run['ansible_cpu']:.2f} | {single_run['cpu'] / cores:.2f} |",
+        f"| {containers} containers | {fleet:.2f} | {fleet_run['cpu']:.2f} | {fleet_run['ansible_cpu']:.2f} | "
+        f"{fleet_run['cpu'] - fleet_run['ansible_cpu']:.2f} | {floor:.2f} |",
+        "",
+        f"The fleet run takes {fleet / floor:.2f}x its CPU floor (machine CPU / {cores} cores)"
+        + (f": the {cores} cores are the limit, not waiting. " if fleet / floor <= 1.15 else
+           f": {fleet - floor:.1f} s of it is waiting beyond the CPU floor. ")
+        + "Per container, the Db2 side costs "
+        f"{(fleet_run['cpu'] - fleet_run['ansible_cpu']) / containers:.2f} CPU-s and Ansible "
+        f"{fleet_run['ansible_cpu'] / containers:.2f} CPU-s; at least "
+        f"{fleet_run['cpu'] / (2 * single):.1f} cores would be needed for 2x one upgrade here. On a real fleet the "
+        "Db2 side runs on each Docker host's own CPUs and only Ansible's share is spent on the controller.",
         "",
     ]
     text = "\n".join(lines)
