@@ -36,28 +36,33 @@ DEFAULT_STORAGE_DIR = "/database"
 SETUP_COMPLETED = r"\(\*\) Setup has completed\."
 
 _SECTION = "@@DB2OPS-FACTS"
-_FACT_COMMANDS = (
+_SHELL_FACTS = (
     ("db2level", "db2level"),
-    ("active", "db2 list active databases"),
-    ("directory", "db2 list db directory"),
     # Free space for backups on the storage, and what the databases take (KiB).
     ("storage", 'df -Pk "${STORAGE_DIR:-/database}" | tail -1; du -sk "${STORAGE_DIR:-/database}/data"'),
     ("home", 'printf "%s\\n" "$HOME"'),  # sqllib lives here (bind files, IBMLDAPSecurity.ini)
 )
+# Asked in one CLP session (one front-end process), each answer after an ECHOed section header.
+_CLP_FACTS = (
+    ("active", "LIST ACTIVE DATABASES"),
+    ("directory", "LIST DB DIRECTORY"),
+)
 
 
 def facts_script(backup_path=None, auth=False):
-    """One shell script for db2_facts(); backup_path must have passed backup.check_path()."""
-    commands = list(_FACT_COMMANDS)
+    """(shell script, CLP statements for its stdin) of db2_facts(); backup_path must have passed
+    backup.check_path()."""
+    shell = list(_SHELL_FACTS)
     if backup_path:
-        commands.append(("backups", "ls -ln %s 2>/dev/null || true" % backup_path))
+        shell.append(("backups", "ls -ln %s 2>/dev/null || true" % backup_path))
+    clp = list(_CLP_FACTS)
     if auth:
-        commands.append(("dbm", "db2 get dbm cfg"))
-    return "; ".join('echo "%s %s"; %s 2>&1; echo "%s rc=$?"' % (_SECTION, name, command, _SECTION)
-                     for name, command in commands) + "; db2 terminate >/dev/null 2>&1; true"
-
-
-FACTS_SCRIPT = facts_script()
+        clp.append(("dbm", "GET DBM CFG"))
+    script = "".join('echo "%s %s"; %s 2>&1; echo "%s rc=$?"; ' % (_SECTION, name, command, _SECTION)
+                     for name, command in shell)
+    script += 'db2 -t +p +s -f /dev/stdin 2>&1; echo "%s rc=$?"; db2 terminate >/dev/null 2>&1; true' % _SECTION
+    statements = "".join("ECHO %s %s;\n%s;\n" % (_SECTION, name, statement) for name, statement in clp)
+    return script, statements
 
 
 class NotDb2Container(DockerOperationError):
@@ -156,8 +161,8 @@ def split_sections(text):
     sections = {}
     name = None
     for line in text.splitlines():
-        if line.startswith(_SECTION + " "):
-            token = line[len(_SECTION) + 1:]
+        if line.strip().startswith(_SECTION + " "):
+            token = line.strip()[len(_SECTION) + 1:]
             if token.startswith("rc="):
                 sections[name]["rc"] = int(token[3:] or 0)
                 name = None
@@ -174,7 +179,8 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
     """Db2-side facts from one exec: db2level, instance state, active and cataloged databases;
     optionally the backup images under backup_path and the authentication plug-ins (dbm cfg)."""
     clp = Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=timeout)
-    result = clp.shell(facts_script(backup_path, auth))
+    script, statements = facts_script(backup_path, auth)
+    result = clp.shell(script, stdin=statements)
     if result.rc != 0 and "unable to find user" in (result.stdout + result.stderr):
         raise NotDb2Container("container %s has no instance owner %s yet (setup not run?)"
                               % (container_name(inspect), clp.instance))

@@ -123,8 +123,10 @@ def test_auth_facts_from_dbm_cfg():
 
 
 def test_facts_script_asks_for_backups_and_dbm_cfg_only_when_wanted():
-    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import FACTS_SCRIPT, facts_script
+    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import facts_script
 
-    assert "ls -ln" not in FACTS_SCRIPT and "get dbm cfg" not in FACTS_SCRIPT
-    script = facts_script("/database/backup", auth=True)
-    assert "ls -ln /database/backup 2>/dev/null" in script and "db2 get dbm cfg" in script
+    script, statements = facts_script()
+    assert "ls -ln" not in script and "DBM CFG" not in statements
+    assert statements.count("ECHO @@DB2OPS-FACTS ") == 2 and script.count("db2 -t") == 1  # one CLP session
+    script, statements = facts_script("/database/backup", auth=True)
+    assert "ls -ln /database/backup 2>/dev/null" in script and "GET DBM CFG;" in statements
