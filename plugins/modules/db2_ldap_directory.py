@@ -22,6 +22,8 @@ author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
   - db2ops.docker.ldap
+  - db2ops.docker.ldap_entries.users
+  - db2ops.docker.ldap_entries.groups
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
 attributes:
@@ -67,89 +69,15 @@ options:
   users:
     description:
       - The users, each as one user of M(db2ops.docker.db2_ldap_user) (see there for the meaning of each option).
-        Unset options take that module's defaults.
+        Unset options take that module's defaults (V([posixAccount, inetOrgPerson]) object classes, passwords
+        updated V(always), state V(present)).
       - Omit to manage groups only.
-    type: list
-    elements: dict
-    suboptions:
-      uid:
-        description: Login name.
-        type: str
-        required: true
-      cn:
-        description: Common names.
-        type: list
-        elements: str
-      sn:
-        description: Surname.
-        type: str
-      uid_number:
-        description: Numeric user id.
-        type: int
-      gid_number:
-        description: Numeric primary group id.
-        type: int
-      home_directory:
-        description: Home directory.
-        type: str
-      login_shell:
-        description: Login shell.
-        type: str
-      object_classes:
-        description: Object classes; V([posixAccount, inetOrgPerson]) when unset.
-        type: list
-        elements: str
-      attributes:
-        description: More attributes.
-        type: dict
-      password:
-        description: Cleartext password, hashed before it is sent; never logged or returned.
-        type: str
-      update_password:
-        description: When to set the password; V(always) when unset (no write when it already verifies).
-        type: str
-        choices: [always, on_create]
-      state:
-        description: Whether the user exists; V(present) when unset.
-        type: str
-        choices: [present, absent]
   groups:
     description:
       - The groups, each as one group of M(db2ops.docker.db2_ldap_group) (see there for the meaning of each option).
-        Unset options take that module's defaults.
+        Unset options take that module's defaults (V(groupOfUniqueNames), members V(exact), state V(present)); members
+        may be users of this task.
       - Omit to manage users only.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Group name (C(cn)).
-        type: str
-        required: true
-      description:
-        description: Description.
-        type: str
-      object_class:
-        description: Kind of group; V(groupOfUniqueNames) when unset.
-        type: str
-        choices: [groupOfUniqueNames, groupOfNames, posixGroup]
-      gid_number:
-        description: Numeric group id.
-        type: int
-      members:
-        description: Members by uid or DN; users of this task count.
-        type: list
-        elements: str
-      members_mode:
-        description: V(exact) (when unset) or V(append).
-        type: str
-        choices: [exact, append]
-      attributes:
-        description: More attributes.
-        type: dict
-      state:
-        description: Whether the group exists; V(present) when unset.
-        type: str
-        choices: [present, absent]
 seealso:
   - module: db2ops.docker.db2_ldap_user
   - module: db2ops.docker.db2_ldap_group

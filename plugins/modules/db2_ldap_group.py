@@ -26,6 +26,7 @@ author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
   - db2ops.docker.ldap
+  - db2ops.docker.ldap_entries.groups
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
 attributes:
@@ -102,38 +103,6 @@ options:
       - In an item, unset O(object_class), O(members_mode) and O(state) take the top-level value;
         O(attributes) of the top level and the item are merged.
       - Mutually exclusive with O(name) and the other per-group options at the top level.
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Group name.
-        type: str
-        required: true
-      description:
-        description: Description.
-        type: str
-      object_class:
-        description: Kind of group.
-        type: str
-        choices: [groupOfUniqueNames, groupOfNames, posixGroup]
-      gid_number:
-        description: Numeric group id.
-        type: int
-      members:
-        description: Members by uid or DN.
-        type: list
-        elements: str
-      members_mode:
-        description: Exact or append.
-        type: str
-        choices: [exact, append]
-      attributes:
-        description: More attributes.
-        type: dict
-      state:
-        description: Whether the group exists.
-        type: str
-        choices: [present, absent]
 seealso:
   - module: db2ops.docker.db2_ldap_user
 """

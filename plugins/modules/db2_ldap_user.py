@@ -28,6 +28,7 @@ author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
   - db2ops.docker.ldap
+  - db2ops.docker.ldap_entries.users
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
 attributes:
@@ -134,50 +135,6 @@ options:
       - In an item, unset O(gid_number), O(login_shell), O(object_classes), O(update_password) and
         O(state) take the top-level value; O(attributes) of the top level and the item are merged.
       - Mutually exclusive with O(uid) and the other per-user options at the top level.
-    type: list
-    elements: dict
-    suboptions:
-      uid:
-        description: Login name.
-        type: str
-        required: true
-      cn:
-        description: Common names.
-        type: list
-        elements: str
-      sn:
-        description: Surname.
-        type: str
-      uid_number:
-        description: Numeric user id.
-        type: int
-      gid_number:
-        description: Numeric primary group id.
-        type: int
-      home_directory:
-        description: Home directory.
-        type: str
-      login_shell:
-        description: Login shell.
-        type: str
-      object_classes:
-        description: Object classes.
-        type: list
-        elements: str
-      attributes:
-        description: More attributes.
-        type: dict
-      password:
-        description: Cleartext password.
-        type: str
-      update_password:
-        description: When to set the password.
-        type: str
-        choices: [always, on_create]
-      state:
-        description: Whether the user exists.
-        type: str
-        choices: [present, absent]
 notes:
   - Nothing is written unless the whole batch is valid, but LDAP has no transactions. If the server
     refuses a write half way (a case validation cannot foresee, such as an access rule), the
