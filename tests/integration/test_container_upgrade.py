@@ -251,3 +251,25 @@ def test_version_upgrade_and_remove_old(tmp_path, docker_client, db2, standin_im
     env = dict(e.split("=", 1) for e in docker_client.api.inspect_container(new.id)["Config"]["Env"])
     assert read_rows(new) == (0, "1 before upgrade")
     assert env.get("DB2DIR", "/opt/ibm/db2/V11.5") != "/opt/ibm/db2/V11.1", "image defaults come from the new image"
+
+
+def test_every_database_gets_the_post_upgrade_tasks_and_is_active_again(tmp_path, docker_client, db2, standin_images):
+    """Two databases, one active and one not: each gets db2updv and the binds (in one CLP session for
+    all), only the active one is activated again, and both keep their data."""
+    rc, out = run_db2(db2, 'db2 create database SALES >/dev/null && db2 connect to SALES >/dev/null && '
+                           'db2 "create table s (id int)" >/dev/null && db2 "insert into s values (7)" >/dev/null && '
+                           'db2 connect reset >/dev/null && db2 deactivate database SALES >/dev/null; '
+                           'db2 activate database TESTDB >/dev/null; db2 list active databases')
+    assert rc == 0 and "TESTDB" in out and "SALES" not in out, out
+    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], post_upgrade=True)
+    assert not result.get("failed"), result
+    assert result["post_upgrade"] == ["db2updv111 -d SALES", "db2updv111 -d TESTDB", "binds on SALES",
+                                      "binds on TESTDB", "activated TESTDB"]
+    new = docker_client.containers.get(db2.name)
+    rc, out = run_db2(new, "db2 list active databases")
+    assert "TESTDB" in out and "SALES" not in out, out
+    for database in ("SALES", "TESTDB"):
+        rc, out = run_db2(new, f'db2 connect to {database} >/dev/null && db2 -x "select versionnumber from '
+                               'sysibm.sysversions order by version_timestamp desc fetch first 1 rows only"')
+        assert out.split() == ["11010404"], (database, out)
+    assert run_db2(new, 'db2 connect to SALES >/dev/null && db2 -x "select id from s"')[1].split() == ["7"]
