@@ -142,7 +142,7 @@ def report(n: int, m: int, one: dict, ours_t: dict, cg: dict | None, cg_venv: Pa
              f"`{cg_venv}`, see the script's docstring).",
              f"- Work: {n} users (with passwords) + {GROUPS} groupOfUniqueNames groups holding all of them; "
              "times are whole `ansible-playbook` runs.", "",
-             "| what | entries | first run (s) | idempotent rerun, median of %d (s) | per entry, first (ms) | "
+             "| what | entries | first run (s) | idempotent rerun (s; ours: median of %d) | per entry, first (ms) | "
              "per entry, rerun (ms) |" % RERUNS,
              "|---|---|---|---|---|---|",  # rerun: median of RERUNS
              f"| db2_ldap_directory, 1 task | {entries} | {one['first']:.2f} | {one['rerun']:.2f} | "
