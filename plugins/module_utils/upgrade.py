@@ -21,6 +21,7 @@ import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
     BackupInputError,
+    activate_statement,
     check_path,
     run_backup,
 )
@@ -31,11 +32,11 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
     parse_level,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
-    DEFAULT_STORAGE_DIR,
     container_name,
     db2_facts,
     instance_owner,
     open_running_db2,
+    storage_dir,
     storage_mount,
     wait_until_ready,
 )
@@ -266,7 +267,7 @@ class ContainerUpgrade:
             if self.p["post_upgrade"]:
                 self.step("post_upgrade", self._post_upgrade, target_level, facts)
             elif self.active_before:
-                self.step("activate", self._activate, self.active_before)
+                self.step("activate", self._activate, self.new_id, self.active_before)
         except UpgradeError as exc:
             if self.verified:
                 # The new Db2 runs at the target level and has updated the instance on the storage:
@@ -305,7 +306,7 @@ class ContainerUpgrade:
     def _check_backup_space(self, usage):
         backup = self.p["backup"]
         factor = backup.get("space_factor") or 0
-        on_storage = (backup["path"].rstrip("/") + "/").startswith(DEFAULT_STORAGE_DIR + "/")
+        on_storage = (backup["path"].rstrip("/") + "/").startswith(storage_dir(self.old) + "/")
         if backup["mode"] == "none" or factor <= 0 or not on_storage or "free_kb" not in usage or "data_kb" not in usage:
             return
         need = int(usage["data_kb"] * factor)
@@ -407,7 +408,7 @@ class ContainerUpgrade:
             statements.append("CONNECT TO %s" % database)
             statements += [s.format(bnd=home + "/sqllib/bnd") for s in BIND_STATEMENTS]
             statements.append("CONNECT RESET")
-        activate = ["ACTIVATE DATABASE %s" % name for name in self.active_before]
+        activate = [activate_statement(name) for name in self.active_before]
         self.commands += statements + activate
         for item in clp.run_script(statements + activate, stop_on_error=False):
             benign = BIND_BENIGN if item.statement.startswith("BIND ") else ()
@@ -419,10 +420,10 @@ class ContainerUpgrade:
         self.result["post_upgrade"] = done
         return "; ".join(done)
 
-    def _activate(self, databases):
+    def _activate(self, container_id, databases):
         """Activate what was active before: ATS jobs only run on active databases (cookbook, recipe 3)."""
-        clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
-        statements = ["ACTIVATE DATABASE %s" % name for name in databases]
+        clp = Db2Clp(self.api, container_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
+        statements = [activate_statement(name) for name in databases]
         self.commands += statements
         clp.run_script(statements)
         return ", ".join(databases)
@@ -477,17 +478,18 @@ class ContainerUpgrade:
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
             self.api.start(self.old["Id"])
             try:
-                wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
+                level_text = wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
                 self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
                 raise
-            level = db2_facts(self.api, self.api.inspect_container(self.old["Id"]))["db2level"]["level"]
-            notes.append("%s runs Db2 %s again" % (self.p["container"], level))
+            level = parse_db2level(level_text)  # what the readiness probe printed
+            if level is None:
+                raise DockerOperationError("%s answered, but not db2level as Db2 does: %s"
+                                           % (self.p["container"], level_text.strip()[:300]))
+            notes.append("%s runs Db2 %s again" % (self.p["container"], level["level"]))
             if self.active_before:  # as they were (an offline backup or the stop deactivated them)
-                clp = Db2Clp(self.api, self.old["Id"], instance_owner(self.old), timeout=self.p["exec_timeout"])
-                clp.run_script(["ACTIVATE DATABASE %s" % name for name in self.active_before])
-                notes.append("activated %s" % ", ".join(self.active_before))
+                notes.append("activated %s" % self._activate(self.old["Id"], self.active_before))
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
             backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"

@@ -101,6 +101,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
     TIMESTAMP,
     BackupInputError,
+    activate_statement,
     check_database,
     check_path,
     list_images,
@@ -155,8 +156,8 @@ def main():
             clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
             force_applications=p["force_applications"], check_mode=module.check_mode)
         if not module.check_mode and target in facts["active_databases"]:
-            clp.run("ACTIVATE DATABASE %s" % target)
-            commands.append("ACTIVATE DATABASE %s" % target)
+            clp.run(activate_statement(target))
+            commands.append(activate_statement(target))
     except (BackupInputError, DockerOperationError) as exc:
         docker.fail("%s. Nothing was changed." % exc)
     except Db2Error as exc:
