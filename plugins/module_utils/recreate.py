@@ -48,7 +48,35 @@ def host_config_for(inspect):
         host.pop(key, None)
     # inspect shows links as "/target:/this/alias"; create wants "target:alias".
     host["Links"] = [_create_link(link) for link in host.get("Links") or []] or None
+    # `--mount type=volume,dst=...` without a source asks for a new anonymous volume: replaced
+    # by the old one, named, below.
+    if host.get("Mounts"):
+        host["Mounts"] = [m for m in host["Mounts"] if m.get("Type") != "volume" or m.get("Source")] or None
+    host["Binds"] = (host.get("Binds") or []) + anonymous_volume_binds(inspect) or None
     return host
+
+
+def _bind_target(bind):
+    parts = bind.split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def anonymous_volume_binds(inspect):
+    """Binds (`<volume name>:<path>:rw|ro`) that give a new container the old one's anonymous volumes.
+
+    IBM's Db2 images declare `VOLUME /database`: a container started without `-v` keeps its databases
+    on an anonymous volume, and a container created from another image would get a new, empty one
+    (setup would make empty databases, the data would stay stranded on the old volume). Naming the
+    volume makes the new container mount the very same one.
+    """
+    host = inspect.get("HostConfig") or {}
+    named = set(_bind_target(b) for b in host.get("Binds") or [])
+    named.update(m.get("Target") for m in host.get("Mounts") or [] if m.get("Type") != "volume" or m.get("Source"))
+    binds = []
+    for mount in inspect.get("Mounts") or []:
+        if mount.get("Type") == "volume" and mount.get("Name") and mount.get("Destination") not in named:
+            binds.append("%s:%s:%s" % (mount["Name"], mount["Destination"], "rw" if mount.get("RW", True) else "ro"))
+    return binds
 
 
 def _create_link(link):
@@ -103,6 +131,7 @@ def create_spec(inspect, old_image_config, image, name, extra_labels=None):
         entrypoint=_if_user_set(config, old_image_config, "Entrypoint"),
         working_dir=_if_user_set(config, old_image_config, "WorkingDir"),
         stop_signal=_if_user_set(config, old_image_config, "StopSignal"),
+        stop_timeout=config.get("StopTimeout"),  # `docker run --stop-timeout`; the image has none
         healthcheck=_if_user_set(config, old_image_config, "Healthcheck"),
         ports=exposed or None,
         tty=bool(config.get("Tty")),
@@ -130,6 +159,7 @@ def carried_over(inspect, old_image_config):
         privileged=bool(host.get("Privileged")),
         cap_add=host.get("CapAdd") or [],
         restart_policy=(host.get("RestartPolicy") or {}).get("Name") or "no",
+        stop_timeout=(inspect.get("Config") or {}).get("StopTimeout"),
         labels=sorted(user_labels(inspect.get("Config") or {}, old_image_config)),
         memory=host.get("Memory") or 0,
         nano_cpus=host.get("NanoCpus") or 0,

@@ -291,6 +291,10 @@ class ContainerUpgrade:
         if image is not None and image["Id"] == old["Image"] and parse_level(target_level) == parse_level(current_level):
             self.result["msg"] = "%s already runs %s (Db2 %s)" % (name, self.p["image"], current_level)
             return False
+        if (old.get("HostConfig") or {}).get("AutoRemove"):
+            raise UpgradeError("container %s runs with --rm: stopping it would delete it and its anonymous volumes, "
+                               "so there would be no way back; re-create it without --rm first; nothing was changed"
+                               % name, step="check_storage")
         mount = storage_mount(old)
         if mount is None:
             raise UpgradeError("container %s has no mount on /database: its databases would not survive a new "
@@ -340,9 +344,13 @@ class ContainerUpgrade:
         self.result["backups"] = backups
         return ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in backups)
 
+    def _stop_timeout(self):
+        """The task's stop_timeout, or the container's own `--stop-timeout` when that is longer."""
+        return max(self.p["stop_timeout"], (self.old.get("Config") or {}).get("StopTimeout") or 0)
+
     def _stop(self):
-        self.commands.append("docker stop --time %d %s" % (self.p["stop_timeout"], self.p["container"]))
-        self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
+        self.commands.append("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]))
+        self.api.stop(self.old["Id"], timeout=self._stop_timeout())
 
     def _free_name(self, base, suffix=""):
         new_name, n = base + suffix, 1
@@ -481,7 +489,7 @@ class ContainerUpgrade:
                 level_text = wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
-                self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
+                self.api.stop(self.old["Id"], timeout=self._stop_timeout())
                 raise
             level = parse_db2level(level_text)  # what the readiness probe printed
             if level is None:

@@ -19,8 +19,12 @@ description:
   - The new container gets B(everything) of the old one from C(docker inspect), not from task options
     (mounts, environment including C(--env-file) values, ports, host name, links, networks with aliases
     and static addresses, privileged mode, capabilities, devices, restart policy, labels, resource
-    limits, ulimits). Only what the user set is carried from C(Config); the new image's own defaults win
-    over the old image's.
+    limits, ulimits, C(--stop-timeout)). Only what the user set is carried from C(Config); the new image's own
+    defaults win over the old image's.
+  - A container started without C(-v) keeps C(/database) on the anonymous volume that IBM's images declare
+    (C(VOLUME /database)); the new container mounts that same volume by its name, never a new empty one.
+  - A container started with C(--rm) is refused before anything changes: stopping it would delete it and its
+    anonymous volumes, leaving no way back.
   - Any failure after the stop and before the new container is verified removes the new container, renames
     the old one back, starts it and waits until it is ready; the task then fails with the step that failed.
     A failure of the post-upgrade tasks does not roll back, because the new Db2 has already updated the
@@ -112,7 +116,9 @@ options:
     choices: [keep, remove]
     default: keep
   stop_timeout:
-    description: Seconds C(docker stop) waits for the old container before killing it.
+    description:
+      - Seconds C(docker stop) waits for the old container before killing it; the container's own
+        C(docker run --stop-timeout), when longer, wins (it is carried over to the new container too).
     type: int
     default: 120
   ready_timeout:

@@ -51,8 +51,16 @@ options:
     type: str
     default: /database/backup
   into:
-    description: Restore into this database instead (created when it does not exist).
+    description:
+      - Restore into this database instead (created when it does not exist).
+      - An existing database here is refused unless O(replace_existing=true): its data would be replaced.
     type: str
+  replace_existing:
+    description:
+      - Allow O(into) to name a database that exists, replacing all its data with the image.
+      - Not needed to restore a database from its own image (O(into) unset or equal to O(database)).
+    type: bool
+    default: false
   force_applications:
     description: Force all applications off the instance before the restore.
     type: bool
@@ -130,6 +138,7 @@ def main():
             timestamp=dict(type="str", required=True),
             path=dict(type="str", default="/database/backup"),
             into=dict(type="str"),
+            replace_existing=dict(type="bool", default=False),
             force_applications=dict(type="bool", default=False),
             exec_timeout=dict(type="int", default=3600),
         )),
@@ -152,6 +161,9 @@ def main():
             raise BackupInputError("no backup image of %s taken at %s in %s of container %s"
                                    % (database, p["timestamp"], path, p["container"]))
         target = into or database
+        if target != database and target in facts["databases"] and not p["replace_existing"]:
+            raise BackupInputError("database %s exists in container %s: restoring %s into it would replace all its "
+                                   "data; set replace_existing=true to overwrite it" % (target, p["container"], database))
         rolled_forward, commands = run_restore(
             clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
             force_applications=p["force_applications"], check_mode=module.check_mode)

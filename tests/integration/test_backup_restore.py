@@ -107,3 +107,20 @@ def test_online_backup_refused_without_archive_logging(tmp_path, standin_images,
     wait_for_log(container, "(*) Setup has completed.")
     result = module(tmp_path, "db2_backup", container=container.name, mode="online")
     assert result["failed"] and "SQL2413N" in result["msg"] and result["sqlcode"] == -2413
+
+
+def test_restore_into_an_existing_database_needs_replace_existing(tmp_path, db2):
+    """`into:` an existing database would run REPLACE EXISTING over its data: only when asked."""
+    run_db2(db2, "db2 create database OTHERDB >/dev/null && db2 connect to OTHERDB >/dev/null && "
+                 "db2 \"create table keep (v varchar(10))\" && db2 \"insert into keep values ('mine')\"")
+    assert not module(tmp_path, "db2_backup", container=db2.name, databases=["TESTDB"], force_applications=True).get("failed")
+    for check in (True, False):
+        refused = module(tmp_path, "db2_restore", container=db2.name, database="TESTDB", timestamp="latest",
+                         into="OTHERDB", check=check)
+        assert refused["failed"] and "database OTHERDB exists" in refused["msg"], refused
+        assert "replace_existing=true" in refused["msg"] and "Nothing was changed." in refused["msg"]
+    assert " ".join(run_db2(db2, 'db2 connect to OTHERDB >/dev/null && db2 -x "select v from keep"')[1].split()) == "mine"
+    replaced = module(tmp_path, "db2_restore", container=db2.name, database="TESTDB", timestamp="latest",
+                      into="OTHERDB", replace_existing=True)
+    assert not replaced.get("failed"), replaced
+    assert rows(db2, "OTHERDB") == rows(db2)

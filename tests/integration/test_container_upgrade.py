@@ -273,3 +273,59 @@ def test_every_database_gets_the_post_upgrade_tasks_and_is_active_again(tmp_path
                                'sysibm.sysversions order by version_timestamp desc fetch first 1 rows only"')
         assert out.split() == ["11010404"], (database, out)
     assert run_db2(new, 'db2 connect to SALES >/dev/null && db2 -x "select id from s"')[1].split() == ["7"]
+
+
+def test_container_without_v_keeps_its_anonymous_volume(tmp_path, docker_client, standin_images, network, unique_name):
+    """`docker run` without -v: /database is the anonymous volume of the image's VOLUME; the new
+    container must mount that very volume (a new empty one would strand the data)."""
+    container = docker_client.containers.run(
+        standin_images["11.1.3.3a"], name=unique_name, detach=True, stop_signal=None,
+        environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"}, network=network.name)
+    (volume,) = [m["Name"] for m in container.attrs["Mounts"] if m["Destination"] == "/database"]
+    try:
+        wait_for_log(container, SETUP_DONE)
+        rc, out = run_db2(container, 'db2 connect to TESTDB >/dev/null && db2 "create table t (id int, v varchar(20))" '
+                                     '&& db2 "insert into t values (1, \'on anon volume\')"')
+        assert rc == 0, out
+        result = upgrade(tmp_path, unique_name, standin_images["11.1.4.4"])
+        assert not result.get("failed") and result["changed"] is True, result
+        new = docker_client.containers.get(unique_name)
+        assert [m["Name"] for m in new.attrs["Mounts"] if m["Destination"] == "/database"] == [volume]
+        assert read_rows(new) == (0, "1 on anon volume")
+    finally:
+        for leftover in docker_client.containers.list(all=True, filters={"name": unique_name}):
+            leftover.remove(force=True)
+        docker_client.volumes.get(volume).remove(force=True)
+
+
+def test_stop_timeout_is_carried_and_honoured(tmp_path, docker_client, standin_images, containers, unique_name):
+    # `docker run --stop-timeout 333`: the SDK's high-level run() has no such argument.
+    api = docker_client.api
+    created = api.create_container(
+        standin_images["11.1.3.3a"], name=unique_name + "-st", stop_timeout=333,
+        environment=BASE_DB2_ENV | FAST_SETUP_ENV,
+        host_config=api.create_host_config(binds=[str(tmp_path / "st") + ":/database"]))
+    containers.track(created["Id"])
+    api.start(created["Id"])
+    container = docker_client.containers.get(created["Id"])
+    wait_for_log(container, SETUP_DONE)
+    plan = upgrade(tmp_path, container.name, standin_images["11.1.4.4"], check=True)
+    assert plan["carried_over"]["stop_timeout"] == 333
+    result = upgrade(tmp_path, container.name, standin_images["11.1.4.4"])
+    assert not result.get("failed"), result
+    assert "docker stop --time 333 %s" % container.name in result["commands"], result["commands"]
+    new = docker_client.api.inspect_container(container.name)
+    containers.track(new["Id"])
+    assert new["Config"]["StopTimeout"] == 333
+
+
+def test_container_run_with_rm_is_refused(tmp_path, docker_client, standin_images, containers, storage, unique_name):
+    container = containers.run(standin_images["11.1.3.3a"], unique_name, auto_remove=True,
+                               environment=BASE_DB2_ENV | FAST_SETUP_ENV,
+                               volumes={str(storage): {"bind": "/database", "mode": "rw"}})
+    wait_for_log(container, SETUP_DONE)
+    result = upgrade(tmp_path, container.name, standin_images["11.1.4.4"])
+    assert result["failed"] and result["changed"] is False
+    assert "runs with --rm" in result["msg"] and "nothing was changed" in result["msg"], result["msg"]
+    container.reload()
+    assert container.status == "running" and container.name == unique_name

@@ -88,3 +88,44 @@ def test_image_level_sources():
 def test_versionnumber():
     assert upgrade.versionnumber_level(11010404) == (11, 1, 4, 4)
     assert upgrade.versionnumber_level("11050800") == (11, 5, 8, 0)
+
+
+ANON = "3f0c1b2e" * 8  # an anonymous volume's 64-hex name
+
+
+def _anonymous(**host):
+    inspect = dict(INSPECT, HostConfig=dict(INSPECT["HostConfig"], **dict(dict(Binds=None), **host)), Mounts=[
+        {"Type": "volume", "Name": ANON, "Source": "/var/lib/docker/volumes/%s/_data" % ANON,
+         "Destination": "/database", "RW": True},
+        {"Type": "volume", "Name": "hadr", "Source": "/var/lib/docker/volumes/hadr/_data",
+         "Destination": "/hadr", "RW": False}])
+    return inspect
+
+
+def test_anonymous_database_volume_is_mounted_again_by_name():
+    # `docker run` without -v: IBM's VOLUME /database gives an anonymous volume, absent from Binds.
+    host = recreate.create_spec(_anonymous(), OLD_IMAGE_CONFIG, "img", "db2server")[0]["host_config"]
+    assert host["Binds"] == ["%s:/database:rw" % ANON, "hadr:/hadr:ro"]
+
+
+def test_anonymous_mount_option_is_replaced_by_the_named_volume():
+    # `--mount type=volume,dst=/database` (no source) would make a new empty volume.
+    inspect = _anonymous(Mounts=[{"Type": "volume", "Target": "/database"},
+                                 {"Type": "bind", "Source": "/srv/x", "Target": "/var/custom"}])
+    host = recreate.create_spec(inspect, OLD_IMAGE_CONFIG, "img", "db2server")[0]["host_config"]
+    assert host["Mounts"] == [{"Type": "bind", "Source": "/srv/x", "Target": "/var/custom"}]
+    assert "%s:/database:rw" % ANON in host["Binds"]
+
+
+def test_named_volumes_and_binds_are_not_doubled():
+    inspect = _anonymous(Binds=["hadr:/hadr:ro"])
+    host = recreate.create_spec(inspect, OLD_IMAGE_CONFIG, "img", "db2server")[0]["host_config"]
+    assert host["Binds"] == ["hadr:/hadr:ro", "%s:/database:rw" % ANON]
+
+
+def test_stop_timeout_is_carried_over():
+    inspect = dict(INSPECT, Config=dict(INSPECT["Config"], StopTimeout=600))
+    kwargs = recreate.create_spec(inspect, OLD_IMAGE_CONFIG, "img", "db2server")[0]
+    assert kwargs["stop_timeout"] == 600
+    assert recreate.create_spec(INSPECT, OLD_IMAGE_CONFIG, "img", "db2server")[0]["stop_timeout"] is None
+    assert recreate.carried_over(inspect, OLD_IMAGE_CONFIG)["stop_timeout"] == 600
