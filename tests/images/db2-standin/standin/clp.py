@@ -1,7 +1,8 @@
 """`db2`: the command line processor.
 
     db2 [options] "command"          one command
-    db2 [options] -f FILE            a script (`-f /dev/stdin` works; no command and no -f: stdin)
+    db2 [options] -f FILE            a script (`-f /dev/stdin` opens that path)
+    db2 [options]                    interactive mode on file descriptor 0 (banner, `db2 => `)
 
 Options as IBM's CLP (also read from DB2OPTIONS): -t (`;` ends statements; -tdX uses X),
 -v echo, -x no headings, -s stop at the first error, -c/+c autocommit, -f file; other IBM
@@ -13,6 +14,7 @@ import os
 import pwd
 import re
 import sqlite3
+import subprocess
 import sys
 
 from . import ats, auth, commands, dbmcfg, dialect, levels, messages
@@ -159,6 +161,8 @@ class Clp:
 
     def execute(self, text):
         """Run one command or statement; returns its CLP return code."""
+        if text.lstrip().startswith("!"):
+            return self.shell_escape(text.lstrip()[1:])
         for pattern, name in self.COMMANDS:
             match = pattern.fullmatch(text.strip())
             if match:
@@ -175,6 +179,13 @@ class Clp:
             except dialect.SqlError as error:
                 return self.emit_error(error)
         return self.sql(text.strip())
+
+    def shell_escape(self, command):
+        """`!command`: IBM's CLP runs it through the shell on UNIX, from any mode (so must a
+        stand-in: a module that lets user text start a line with `!` must meet the danger here)."""
+        sys.stdout.flush()
+        subprocess.run(["/bin/sh", "-c", command], check=False)
+        return RC_OK
 
     def close(self):
         """End of the invocation: work of +c mode is committed (as TERMINATE would)."""
@@ -480,20 +491,55 @@ class Column:
         return shown.rjust(self.width) if self.type in self.NUMERIC else shown.ljust(self.width)
 
 
+# Interactive mode's banner, from IBM's CLP catalog (db2clp.mo) with the CLP's line breaks.
+BANNER = """(c) Copyright IBM Corporation 1993,2007
+Command Line Processor for DB2 Client {level}
+
+You can issue database manager commands and SQL statements from the command
+prompt. For example:
+    db2 => connect to sample
+    db2 => bind sample.bnd
+
+For general help, type: ?.
+For command help, type: ? command, where command can be
+the first few keywords of a database manager command. For example:
+ ? CATALOG DATABASE for help on the CATALOG DATABASE command
+ ? CATALOG          for help on all of the CATALOG commands.
+
+To exit db2 interactive mode, type QUIT at the command prompt. Outside
+interactive mode, all commands must be prefixed with 'db2'.
+To list the current command option settings, type LIST COMMAND OPTIONS.
+
+For more detailed help, refer to the Online Reference Manual.
+
+"""
+PROMPT = "db2 => "
+QUIT = re.compile(r"QUIT|TERMINATE", re.I)
+
+
+def read_input(options, words):
+    """(statements, interactive): the command, the -f file, or file descriptor 0 as it is.
+
+    Interactive mode reads fd 0 itself: `su - db2inst1 -c 'db2 -t'` fed through `docker exec -i`
+    gets a pipe that the instance owner could not open again by the path /dev/stdin.
+    """
+    if options.file is not None and words:
+        raise ClpError("DB21004E")
+    if words:
+        return [" ".join(words)], False
+    if options.file is None:
+        return split_statements(sys.stdin.read(), options.terminator), True
+    try:
+        with open(options.file) as script:
+            return split_statements(script.read(), options.terminator), False
+    except OSError:
+        raise ClpError("DB21005E", file=options.file) from None
+
+
 def main(argv):
     try:
         options, words = parse_options(argv)
-        if options.file is not None and words:
-            raise ClpError("DB21004E")
-        if words:
-            statements = [" ".join(words)]
-        else:
-            name = options.file or "/dev/stdin"
-            try:
-                with open(name) as script:
-                    statements = split_statements(script.read(), options.terminator)
-            except OSError:
-                raise ClpError("DB21005E", file=name) from None
+        statements, interactive = read_input(options, words)
         clp = Clp(Instance(), options)
     except ClpError as error:
         sys.stdout.write(messages.message(error.msg_id, **error.values))
@@ -501,19 +547,28 @@ def main(argv):
     except NoInstance:
         sys.stdout.write(messages.message("SQL1390C"))
         return RC_ERROR
-    script_mode = not words
+    prompt = PROMPT if interactive and options.flags.get("p", True) else ""
+    if interactive:
+        sys.stdout.write(BANNER.format(level=levels.installed().server_version))
     rc = RC_OK
     try:
         for statement in statements:
+            sys.stdout.write(prompt)
             if options.on("v"):
                 sys.stdout.write(statement + "\n")
+            if interactive and QUIT.fullmatch(statement):
+                if statement.upper() == "TERMINATE":
+                    clp.execute(statement)
+                prompt = ""  # QUIT ends the session: no prompt after it
+                break
             code = clp.execute(statement)
-            if script_mode:
+            if not words and not interactive:
                 sys.stdout.write("\n")
             sys.stdout.flush()
             rc |= code
             if options.on("s") and code >= RC_ERROR:
                 break
+        sys.stdout.write(prompt)  # the prompt that met the end of the input
     finally:
         clp.close()
     return rc
