@@ -23,7 +23,7 @@ description:
     defaults win over the old image's.
   - A container started without C(-v) keeps C(/database) on the anonymous volume that IBM's images declare
     (C(VOLUME /database)); the new container mounts that same volume by its name, never a new empty one.
-  - A container started with C(--rm) is refused before anything changes: stopping it would delete it and its
+  - A container started with C(--rm) is refused before anything changes, as stopping it would delete it and its
     anonymous volumes, leaving no way back.
   - Any failure after the stop and before the new container is verified removes the new container, renames
     the old one back, starts it and waits until it is ready; the task then fails with the step that failed.
