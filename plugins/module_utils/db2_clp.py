@@ -157,11 +157,11 @@ def parse_db2level(text):
     flat = " ".join(text.split())
     match = re.search(
         r'DB21085I\s+This instance or install \(instance name, where applicable: "(?P<instance>[^"]*)"\) '
-        r'uses "(?P<bits>\d+)" bits and DB2 code release "(?P<code_release>[^"]+)" with level '
+        r'uses "(?P<bits>\d+)" bits and (?i:DB2) code release "(?P<code_release>[^"]+)" with level '
         r'identifier "(?P<level_identifier>[^"]+)"\.\s+Informational tokens are '
-        r'"DB2 v(?P<version>[\d.]+)", "(?P<build>[^"]+)", "(?P<build_dyn>[^"]+)",? '
+        r'"(?i:DB2) v(?P<version>[\d.]+)", "(?P<build>[^"]+)", "(?P<build_dyn>[^"]+)",? '
         r'and Fix Pack "(?P<fixpack>[^"]+)"\.\s+Product is installed at "(?P<install_path>[^"]+)"\.',
-        flat)
+        flat)  # IBM writes "Db2" since 11.5 in its docs; accept either spelling in the tool's output
     if not match:
         return None
     facts = match.groupdict()

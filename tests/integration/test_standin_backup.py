@@ -107,9 +107,11 @@ def test_offline_backup_and_restore_refuse_a_database_in_use(db):
 
 def test_backup_and_restore_errors(db):
     code, out = owner(db, "db2 backup db testdb to /no/such/dir")
-    assert (code, out) == (4, 'SQL2036N  The path for the file or device "/no/such/dir" is not valid.\n')
+    assert (code, " ".join(out.split())) == (
+        4, 'SQL2036N The path for the file, named pipe, or device "/no/such/dir" is not valid.')
     code, out = owner(db, "mkdir -p /tmp/ro && chmod 500 /tmp/ro && db2 backup db testdb to /tmp/ro")
-    assert (code, out) == (4, 'SQL2036N  The path for the file or device "/tmp/ro" is not valid.\n')
+    assert (code, " ".join(out.split())) == (
+        4, 'SQL2036N The path for the file, named pipe, or device "/tmp/ro" is not valid.')
     code, out = owner(db, "db2 backup db nodb to /database/config/db2inst1/bk")
     assert code == 4 and out.startswith('SQL1013N  The database alias name or database name "NODB" could not')
     code, out = owner(db, "db2 restore db testdb from /database/config/db2inst1/bk taken at 19990101000000 without prompting")

@@ -35,8 +35,8 @@ messages.CATALOG.update({
                  'incorrect. Parameter name: "{parameter}".  SQLSTATE=42815'),
     "SQL0440N": ('No authorized routine named "{name}" of type "PROCEDURE" having compatible '
                  'arguments was found.  SQLSTATE=42884'),
-    "SQL1258N": ('The table space "{name}" must be created in the database partition group '
-                 '"IBMCATGROUP".  SQLSTATE=42838'),
+    "SQL1258N": ("The SYSTOOLSPACE and SYSTOOLSTMPSPACE table spaces must be created in the "
+                 "IBMCATGROUP database partition group.  SQLSTATE=42838"),
     "SQL0811N": ("The result of a scalar fullselect, SELECT INTO statement, or VALUES INTO "
                  "statement is more than one row.  SQLSTATE=21000"),
     "SQL2306N": 'The table or index "{name}" does not exist.',
@@ -275,7 +275,7 @@ def create_tablespace(conn, match):
     if name in table_spaces(conn):
         raise dialect.SqlError("SQL0601N", name=name, type="TABLESPACE")
     if name == "SYSTOOLSPACE" and group != "IBMCATGROUP":
-        raise dialect.SqlError("SQL1258N", name=name)
+        raise dialect.SqlError("SQL1258N")
     extent = re.search(r"EXTENTSIZE\s+(\d+)", match.group("rest"), re.I)
     conn.execute("INSERT INTO SYSCAT.TABLESPACES SELECT ?, MAX(TBSPACEID) + 1, 'D', 'L', ?, ? "
                  "FROM SYSCAT.TABLESPACES", (name, int(extent.group(1)) if extent else 32, group))

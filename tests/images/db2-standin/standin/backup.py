@@ -192,7 +192,8 @@ def restore(clp, db, options):
     clp.instance.diag("Info", "db2sysc", "base sys utilities, sqludRestore",
                       "ADM8001I  Restore database operation completed successfully: %s" % path)
     if warning:
-        clp.write(messages.message(warning, alias=target, image=source))
+        clp.write(messages.message(warning, alias=target, image=source, name=existing.name,
+                                   image_name=header["name"]))
     clp.emit("DB20000I", 0, command="RESTORE DATABASE")
     return 2 if warning else 0
 
@@ -315,16 +316,17 @@ messages.CATALOG.update({
     "DB21024I": "This command is asynchronous and may not be effective immediately.",
     "SQL1035N": ("The operation failed because the specified database cannot be connected to in "
                  "the mode requested.  SQLSTATE=57019"),
-    "SQL2036N": 'The path for the file or device "{path}" is not valid.',
+    "SQL2036N": 'The path for the file, named pipe, or device "{path}" is not valid.',
     "SQL2413N": ("Online backup is not allowed because the database is not recoverable or a "
                  "backup pending condition is in effect."),
     "SQL2522N": ("More than one backup file matches the time stamp value provided for the backed "
                  "up database image."),
     "SQL2529W": ('Warning!  Restoring to an existing database that is different from the backup '
                  'image database, and the alias name "{alias}" of the existing database does not '
-                 'match the alias name "{image}" of the backup image, and the database name of the '
-                 'existing database does not match the database name of the backup image.  The '
-                 'target database will be overwritten by the backup version.'),
+                 'match the alias name "{image}" of the backup image, and the database name "{name}" '
+                 'of the existing database does not match the database name "{image_name}" of the '
+                 'backup image.  The target database will be overwritten by the backup version.  The '
+                 'Roll-forward recovery logs associated with the target database will be deleted.'),
     "SQL2537N": "Roll-forward is required following the Restore.",
     "SQL2539W": ("The specified name of the backup image to restore is the same as the name of "
                  "the target database.  Restoring to an existing database that is the same as the "

@@ -59,7 +59,7 @@ CATALOG = {
                  "activated on one or more nodes."),
     "SQL1495W": ("Deactivate database is successful, however, there is still a connection to "
                  "the database."),
-    "SQL1496W": "Deactivate database is successful, however, the database was not activated.",
+    "SQL1496W": "Deactivate database is successful, but the database was not activated.",
     "SQL1611W": "No data was returned by Database System Monitor.",
     "SQL30082N": ('Security processing failed with reason "{reason}" ("{reason_text}").  '
                   'SQLSTATE=08001'),
