@@ -10,6 +10,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
@@ -91,11 +92,18 @@ def require_db2_container(inspect):
             "no DB2INSTANCE/LICENSE environment" % (container_name(inspect), config.get("Image"), DB2_SETUP_DIR))
 
 
+def did_you_mean(api, name):
+    """`; did you mean X?` for the closest existing container name (a typo), or ''."""
+    names = [n.lstrip("/") for entry in api.containers(all=True) for n in entry.get("Names") or []]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return "; did you mean %s?" % close[0] if close else ""
+
+
 def open_running_db2(api, name, require_running=True, hint=""):
     """inspect data of a (running) Db2 container; DockerOperationError naming why not otherwise."""
     inspect = get_container(api, name)
     if inspect is None:
-        raise DockerOperationError("container %s does not exist" % name)
+        raise DockerOperationError("container %s does not exist%s" % (name, did_you_mean(api, name)))
     require_db2_container(inspect)
     state = inspect.get("State") or {}
     if require_running and not state.get("Running"):

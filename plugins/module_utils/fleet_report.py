@@ -101,13 +101,24 @@ def _run_failed(run):
     return (run.get("status") or "").upper() in ATS_BAD_STATUS or (run.get("sqlcode") or 0) < 0
 
 
+def failure_reason(result):
+    """One line for why a task failed: its msg, and for a module that crashed (MODULE FAILURE, a result
+    that could not be read) the last line it printed, which names the cause."""
+    msg = " ".join(str(result.get("msg") or "failed").split())
+    printed = (result.get("module_stderr") or result.get("module_stdout") or "").strip().splitlines()
+    if printed and ("MODULE FAILURE" in msg or "deserialization" in msg):
+        msg = "%s: %s (check ansible_python_interpreter: the modules need the Python with the docker SDK)" % (
+            msg.split(":")[0].split("See stdout")[0].strip(), printed[-1].strip()[:300])
+    return msg
+
+
 def report_row(item, target, now):
     info = item.get("info") or {}
     containers = info.get("containers") or []
     c = containers[0] if containers else {}
     level = (c.get("db2level") or {}).get("level")
     state, text = drift(level, target)
-    error = info.get("msg") if info.get("failed") or not containers else c.get("error")
+    error = failure_reason(info) if info.get("failed") or not containers else c.get("error")
     if state == "unknown":
         text = error or ("container %s" % c.get("state") if c.get("state") and not c.get("running") else text)
     auth = c.get("auth") or {}

@@ -207,7 +207,7 @@ def test_no_room_for_the_backup_is_refused_before_anything(tmp_path, docker_clie
 
 def test_unknown_and_not_running_containers(tmp_path, db2, unique_name, standin_images):
     missing = upgrade(tmp_path, unique_name + "-nope", standin_images["11.1.4.4"])
-    assert missing["failed"] and f"container {unique_name}-nope does not exist" in missing["msg"]
+    assert missing["failed"] and f"container {unique_name}-nope does not exist; did you mean {unique_name}?" in missing["msg"]
     db2.stop(timeout=20)
     stopped = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"])
     assert stopped["failed"] and "is not running (state: exited)" in stopped["msg"]

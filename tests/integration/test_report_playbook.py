@@ -145,3 +145,26 @@ def test_html_renders_in_headless_chromium(fleet, report, tmp_path):
     shot = tmp_path / "report.png"
     png = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1400,500", html.as_uri())
     assert png.returncode == 0 and shot.stat().st_size > 10000, png.stderr[-2000:]
+
+
+def test_no_matching_host_fails_naming_the_pattern(fleet, tmp_path):
+    proc = run_playbook(REPO / "playbooks" / "report.yml", str(fleet["inventory"]),
+                        extra_vars={"db2_hosts": "db2_nosuchgroup", "db2_report_dir": str(tmp_path)})
+    assert proc.returncode != 0
+    assert "No inventory host matches db2_hosts 'db2_nosuchgroup'" in proc.stdout, proc.stdout[-3000:]
+    assert list(tmp_path.iterdir()) == [], "no '0 containers' report"
+
+
+def test_unknown_row_says_why_in_page_and_console(fleet, tmp_path):
+    """A host whose Python lacks the Docker SDK (no ansible_python_interpreter line) is a row with its reason."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"db2_containers": {"vars": {"ansible_connection": "local"}, "hosts": {
+        fleet["names"][0]: {"db2_container": fleet["names"][0], "ansible_python_interpreter": sys.executable},
+        "no-sdk": {"db2_container": fleet["names"][1], "ansible_python_interpreter": "/usr/bin/python3"}}}}))
+    proc = run_playbook(REPO / "playbooks" / "report.yml", str(inventory),
+                        extra_vars={"db2_report_dir": str(tmp_path), "db2_report_name": "r"})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    row = [r for r in json.loads((tmp_path / "r.json").read_text())["rows"] if r["host"] == "no-sdk"][0]
+    assert row["drift"] == "unknown" and "Failed to import the required Python library (docker)" in row["drift_text"]
+    assert "no-sdk: Failed to import the required Python library (docker)" in proc.stdout
+    assert "Failed to import the required Python library (docker)" in (tmp_path / "r.html").read_text()

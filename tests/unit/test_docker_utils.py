@@ -121,3 +121,13 @@ def test_storage_usage():
     text = "/dev/vda  263174212 180000000  83174212  69% /database\n183400\t/database/data\n"
     assert db2_container.parse_storage_usage(text) == {"size_kb": 263174212, "free_kb": 83174212, "data_kb": 183400}
     assert db2_container.parse_storage_usage("df: /database: No such file or directory\n") == {}
+
+
+def test_a_typo_in_a_container_name_gets_the_closest_name():
+    class Api:
+        @staticmethod
+        def containers(all=False):
+            return [{"Names": ["/db2server"]}, {"Names": ["/db2server_11.1.3.3a"]}, {"Names": ["/ldap-service"]}]
+
+    assert db2_container.did_you_mean(Api, "db2servr") == "; did you mean db2server?"
+    assert db2_container.did_you_mean(Api, "billing") == ""

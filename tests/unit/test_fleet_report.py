@@ -130,3 +130,12 @@ def test_facts_script_asks_for_backups_and_dbm_cfg_only_when_wanted():
     assert statements.count("ECHO @@DB2OPS-FACTS ") == 2 and script.count("db2 -t") == 1  # one CLP session
     script, statements = facts_script("/database/backup", auth=True)
     assert "ls -ln /database/backup 2>/dev/null" in script and "GET DBM CFG;" in statements
+
+
+def test_a_crashed_module_row_says_why():
+    crashed = item("c", failed_msg="MODULE FAILURE: No start of json char found\nSee stdout/stderr for the exact error")
+    crashed["info"]["module_stderr"] = "Traceback (most recent call last):\n  ...\nModuleNotFoundError: No module named 'docker'\n"
+    (row,) = fr.fleet_report([crashed], "11.1.4.4", now=NOW)["rows"]
+    assert row["drift"] == "unknown" and "\n" not in row["drift_text"]
+    assert "ModuleNotFoundError: No module named 'docker'" in row["drift_text"]
+    assert "ansible_python_interpreter" in row["drift_text"]
