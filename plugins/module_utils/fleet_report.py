@@ -108,7 +108,7 @@ def failure_reason(result):
     printed = (result.get("module_stderr") or result.get("module_stdout") or "").strip().splitlines()
     if printed and ("MODULE FAILURE" in msg or "deserialization" in msg):
         msg = "%s: %s (check ansible_python_interpreter: the modules need the Python with the docker SDK)" % (
-            msg.split(":")[0].split("See stdout")[0].strip(), printed[-1].strip()[:300])
+            msg.split(":", 1)[0].split("See stdout", 1)[0].strip(), printed[-1].strip()[:300])
     return msg
 
 

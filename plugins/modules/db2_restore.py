@@ -53,7 +53,7 @@ options:
   into:
     description:
       - Restore into this database instead (created when it does not exist).
-      - An existing database here is refused unless O(replace_existing=true): its data would be replaced.
+      - An existing database here is refused unless O(replace_existing=true), as its data would be replaced.
     type: str
   replace_existing:
     description:

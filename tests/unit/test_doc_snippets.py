@@ -27,7 +27,7 @@ def _spec(options):
     return spec
 
 
-@pytest.mark.parametrize("document, role, data", FILES, ids=["%s:%s" % (d, r) for d, r, _ in FILES])
+@pytest.mark.parametrize("document, role, data", FILES, ids=["%s:%s" % (d, r) for d, r, _data in FILES])
 def test_documented_variables_pass_the_role_argument_spec(document, role, data):
     options = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())
     spec = _spec(options["argument_specs"]["main"]["options"])
