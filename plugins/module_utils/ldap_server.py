@@ -64,6 +64,7 @@ SERVER_OPTIONS = dict(
     bootstrap_ldif=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True), content=dict(type="str", required=True))),
     ready_timeout=dict(type="int", default=120),
+    recreate_data=dict(type="str", default="keep", choices=["keep", "wipe"]),
 )
 
 
@@ -156,7 +157,7 @@ class LdapServer:
         current = get_container(self.api, p["name"])
         if p["state"] == "absent":
             if current is not None:
-                self._do("remove container %s" % p["name"], lambda: self.api.remove_container(current["Id"], force=True, v=True))
+                self._do("remove container %s and its volumes" % p["name"], lambda: self._remove(current, wipe=True))
             return {}
         if not p["admin_password"]:
             raise LdapServerError("admin_password is required with state=present")
@@ -169,11 +170,12 @@ class LdapServer:
             if not current["State"].get("Running"):
                 self._do("start container %s" % p["name"], lambda: self.api.start(current["Id"]))
         else:
+            volumes = []
             if current is not None:
-                self._do("remove container %s (its configuration differs)" % p["name"],
-                         lambda: self.api.remove_container(current["Id"], force=True, v=True))
-            self._do("create and start container %s from %s on network %s" % (p["name"], p["image"], p["network"]),
-                     lambda: self._create(env, secrets, digest))
+                volumes = self._remove_for_recreate(current)
+            self._do("create and start container %s from %s on network %s%s"
+                     % (p["name"], p["image"], p["network"], " on the kept volumes" if volumes else ""),
+                     lambda: self._create(env, secrets, digest, volumes))
         if self.check_mode:
             return {}
         container = get_container(self.api, p["name"])
@@ -186,6 +188,35 @@ class LdapServer:
         if not self.check_mode:
             action()
 
+    def _remove_for_recreate(self, current):
+        """Remove the container whose configuration differs. With recreate_data=keep (the default)
+        its volumes stay for the new container: the directory survives an image or port change.
+        Returns the binds (`volume:destination`) for the new container."""
+        name = self.p["name"]
+        if self.p["recreate_data"] == "wipe":
+            self._do("remove container %s and its volumes (its configuration differs; recreate_data=wipe)" % name,
+                     lambda: self._remove(current, wipe=True))
+            return []
+        volumes = ["%s:%s" % (m["Name"], m["Destination"]) for m in current.get("Mounts") or []
+                   if m.get("Type") == "volume" and m.get("Name")]
+        self._do("stop and remove container %s, keeping its volumes (its configuration differs)" % name,
+                 lambda: self._remove(current, wipe=False))
+        return volumes
+
+    def _remove(self, current, wipe):
+        if not wipe and current["State"].get("Running"):
+            self.api.stop(current["Id"], timeout=30)  # slapd writes its database cleanly
+        self.api.remove_container(current["Id"], force=True, v=wipe)
+        if wipe:
+            # Volumes a re-created container took over by name are named volumes to Docker, which
+            # `v=True` leaves behind; every volume of this container is the directory's.
+            for mount in current.get("Mounts") or []:
+                if mount.get("Type") == "volume" and mount.get("Name"):
+                    try:
+                        self.api.remove_volume(mount["Name"])
+                    except NotFound:
+                        pass
+
     def _network(self):
         try:
             self.api.inspect_network(self.p["network"])
@@ -194,10 +225,11 @@ class LdapServer:
                      lambda: self.api.create_network(self.p["network"], driver="bridge",
                                                      labels={"db2ops.network": "ldap"}))
 
-    def _create(self, env, secrets, digest):
+    def _create(self, env, secrets, digest, volumes=()):
         p, style = self.p, STYLES[self.p["env_style"]]
         ports = dict(parse_port(item) for item in p["published_ports"])
-        host_config = self.api.create_host_config(port_bindings=ports or None, restart_policy={"Name": "unless-stopped"})
+        host_config = self.api.create_host_config(port_bindings=ports or None, binds=list(volumes) or None,
+                                                  restart_policy={"Name": "unless-stopped"})
         networking = self.api.create_networking_config(
             {p["network"]: self.api.create_endpoint_config(aliases=p["aliases"] or None)})
         try:

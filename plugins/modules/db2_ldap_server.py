@@ -23,8 +23,8 @@ description:
   - The task ends when a bind as the admin works. It binds inside the container with C(ldapwhoami),
     with the password on standard input.
   - Idempotent. The container carries a label with a hash of its configuration (image, environment, network,
-    ports, LDIF; passwords excluded). A container whose label differs is removed and created again,
-    with new anonymous volumes, so its directory is set up afresh.
+    ports, LDIF; passwords excluded). A container whose label differs is stopped, removed and created
+    again on the same volumes, so its directory (users, groups, passwords) is kept (O(recreate_data)).
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
@@ -45,7 +45,7 @@ options:
     type: str
     required: true
   state:
-    description: V(absent) removes the container and its anonymous volumes (the network stays).
+    description: V(absent) removes the container and its volumes, so the directory is gone (the network stays).
     type: str
     choices: [present, absent]
     default: present
@@ -131,8 +131,22 @@ options:
     description: Seconds to wait until the admin bind works.
     type: int
     default: 120
+  recreate_data:
+    description:
+      - What happens to the directory when the container is re-created because its configuration differs
+        (another image, ports, network, environment, LDIF).
+      - V(keep) puts the new container on the old one's volumes (C(/var/lib/ldap), C(/etc/ldap/slapd.d)):
+        users, groups and passwords stay. The images read O(domain), O(base_dn), O(organisation), the
+        passwords, the read-only user and O(bootstrap_ldif) only when the volumes are empty, so a change of
+        those takes effect only with V(wipe).
+      - V(wipe) removes the old container with its volumes; the new one sets up an empty directory. Use it
+        only when the directory's content may be lost.
+    type: str
+    choices: [keep, wipe]
+    default: keep
 notes:
-  - Data lives in the container's anonymous volumes, so it survives restarts but not a re-creation.
+  - Data lives in the container's volumes. It survives restarts and, by default, a re-creation
+    (O(recreate_data=keep)); O(state=absent) removes the volumes.
 seealso:
   - module: db2ops.docker.db2_ldap_auth
   - module: db2ops.docker.db2_ldap_user
