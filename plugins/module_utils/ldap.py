@@ -63,6 +63,10 @@ class LdapError(Exception):
 class PartialWrite(LdapError):
     """A write failed after others had succeeded (LDAP has no transactions)."""
 
+    def __init__(self, message, done=0):
+        super(PartialWrite, self).__init__(message)
+        self.done = done
+
 
 def ldap_argument_spec(extra=None):
     spec = dict(LDAP_COMMON_ARGS)
@@ -827,7 +831,7 @@ def plan_changes(wanted, existing, schema, hasher=hash_password):
 
 
 def apply_plan(lconn, plan):
-    """Run the planned writes in order. On a failure, say what was already written."""
+    """Run the planned writes in order. On a failure, say how far it got (LDAP has no transactions)."""
     for done, (kind, dn, payload) in enumerate(plan.ops):
         try:
             if kind == "add":
@@ -840,9 +844,11 @@ def apply_plan(lconn, plan):
             message = describe_error(exc, "%s of %s failed" % (kind, dn))
             if not done:
                 raise LdapError(message)
-            applied = ", ".join("%s %s" % (k, d) for k, d, _p in plan.ops[:min(done, 10)])
-            raise PartialWrite("%s. %d of %d writes were applied before it: %s%s" % (
-                message, done, len(plan.ops), applied, ", ..." if done > 10 else ""))
+            last_kind, last_dn, _payload = plan.ops[done - 1]
+            # A rerun plans from what the server holds, so it picks up exactly where this stopped.
+            raise PartialWrite("%s, after %d of %d writes (the last one applied: %s %s); the rest were not sent. "
+                               "Rerun the task when the server answers again: it continues from there"
+                               % (message, done, len(plan.ops), last_kind, last_dn), done=done)
 
 
 def sync_entries(lconn, wanted, search_base, unique_attrs, check_mode, schema):
@@ -906,7 +912,9 @@ class LdapModuleClient:
         self.module.fail_json(msg=msg, **kwargs)
 
     def fail_on(self, exc):
-        self.fail(str(exc) if isinstance(exc, PartialWrite) else "%s. Nothing was changed." % exc)
+        if isinstance(exc, PartialWrite):  # some writes went through: the directory did change
+            self.fail("%s." % exc, changed=True, writes_applied=exc.done)
+        self.fail("%s. Nothing was changed." % exc, changed=False)
 
     def exit_with(self, plan, what):
         """End the module with the plan's result (and diff when asked for)."""

@@ -162,6 +162,13 @@ operations:
   type: list
   elements: dict
   sample: [{op: modify, dn: "cn=db2iadm1,ou=Groups,dc=example,dc=org", changes: [[add, uniqueMember]]}]
+writes_applied:
+  description:
+    - When a write failed after others went through (the server stopped half way, say), how many were applied.
+      The task then fails with C(changed=true); a rerun plans from what the server holds and continues.
+  returned: when a write failed after other writes
+  type: int
+  sample: 150
 """
 
 
