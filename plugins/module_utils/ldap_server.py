@@ -27,6 +27,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     exec_in_container,
     get_container,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, parse_dn
 
 CONFIG_LABEL = "db2ops.ldap_server.config"
@@ -70,6 +71,34 @@ SERVER_OPTIONS = dict(
 
 class LdapServerError(Exception):
     pass
+
+
+# Values that become Docker object names, host names, file names in the image, or environment
+# that the image's setup scripts put into LDIF: full-match rules, checked before Docker is asked.
+_DOCKER_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+_RULES = (
+    ("name", _DOCKER_NAME, "a Docker container name (letters, digits, _ . -)"),
+    ("network", _DOCKER_NAME, "a Docker network name (letters, digits, _ . -)"),
+    ("hostname", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a host name"),
+    ("aliases", r"[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,62}))*", "a host name"),
+    ("domain", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a DNS domain"),
+    ("readonly_user", r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "a user name (letters, digits, _ . -)"),
+    ("published_ports", r"(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}", "[ip:]host_port:container_port"),
+    ("image", r"([A-Za-z0-9.-]+(:\d{1,5})?/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+              r"(@sha256:[0-9a-f]{64})?", "an image reference (name[:tag][@digest])"),
+)
+
+
+def check_inputs(params):
+    """InputError (one line, naming the option, not the value) for a value outside its rule."""
+    for option, pattern, what in _RULES:
+        value = params.get(option)
+        for index, one in enumerate(value if isinstance(value, list) else [value]):
+            if one is not None:
+                require_match(pattern, one, "%s[%d]" % (option, index) if isinstance(value, list) else option, what)
+    for index, item in enumerate(params.get("bootstrap_ldif") or []):
+        require_match(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", item.get("name"), "bootstrap_ldif[%d].name" % index,
+                      "a file name (letters, digits, _ . -; no directories)")
 
 
 def base_dn_of(params):

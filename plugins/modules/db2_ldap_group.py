@@ -205,9 +205,11 @@ def main():
     client = LdapModuleClient(module)
     params = module.params
     try:
-        parent = join_dn(params["groups_ou"], params["base_dn"])
+        parent = join_dn(params["groups_ou"], params["base_dn"], "groups_ou")
         items = group_items(params)
-        resolved = find_members(client.lconn, items, join_dn("", params["members_base"] or params["base_dn"]))
+        resolved = find_members(client.lconn, items, join_dn(
+            "", params["members_base"] or params["base_dn"],
+            base_option="members_base" if params["members_base"] else "base_dn"))
         wanted = group_wanted(items, parent, resolved)
         plan = sync_entries(client.lconn, wanted, parent, ("cn", "gidNumber"), module.check_mode, client.schema())
     except LdapError as exc:

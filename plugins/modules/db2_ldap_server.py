@@ -20,6 +20,11 @@ description:
     the container's environment. They are copied into the created container as files, mode C(0400), and
     named by the images' C(*_PASSWORD_FILE) variables.
   - O(bootstrap_ldif) files are copied into the image's bootstrap directory before the first start.
+  - Values that become Docker names, host names, file names or setup environment of the image follow
+    strict rules, checked before Docker is asked anything. These are O(name), O(network), O(hostname),
+    O(aliases), O(domain), O(readonly_user), O(published_ports), O(image) and the O(bootstrap_ldif)
+    names. No option may hold NUL or control characters (except the LDIF content) or 4,096+ characters.
+    A bad value fails the task with one line naming the option, and nothing is changed.
   - The task ends when a bind as the admin works. It binds inside the container with C(ldapwhoami),
     with the password on standard input.
   - Idempotent. The container carries a label with a hash of its configuration (image, environment, network,
@@ -135,7 +140,7 @@ options:
     description:
       - What happens to the directory when the container is re-created because its configuration differs
         (another image, ports, network, environment, LDIF).
-      - V(keep) puts the new container on the old one's volumes (C(/var/lib/ldap), C(/etc/ldap/slapd.d)):
+      - V(keep) puts the new container on the old one's volumes (C(/var/lib/ldap), C(/etc/ldap/slapd.d)), so
         users, groups and passwords stay. The images read O(domain), O(base_dn), O(organisation), the
         passwords, the read-only user and O(bootstrap_ldif) only when the volumes are empty, so a change of
         those takes effect only with V(wipe).
@@ -217,13 +222,24 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     docker_argument_spec,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR, LdapError
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import SERVER_OPTIONS, LdapServerError, run_task
+from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import (
+    SERVER_OPTIONS,
+    LdapServerError,
+    check_inputs,
+    run_task,
+)
 
 
 def main():
     module = AnsibleModule(argument_spec=docker_argument_spec(SERVER_OPTIONS),
                            required_together=DOCKER_REQUIRED_TOGETHER, supports_check_mode=True)
+    fail_on_bad_params(module, multiline=("bootstrap_ldif.content",))
+    try:
+        check_inputs(module.params)
+    except InputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
     if not HAS_LDAP:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     docker = DockerModuleClient(module)

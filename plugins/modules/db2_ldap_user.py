@@ -243,7 +243,7 @@ def main():
     )
     client = LdapModuleClient(module)
     try:
-        parent = join_dn(module.params["users_ou"], module.params["base_dn"])
+        parent = join_dn(module.params["users_ou"], module.params["base_dn"], "users_ou")
         wanted = user_wanted(module.params, parent)
         plan = sync_entries(client.lconn, wanted, parent, ("uid", "uidNumber"), module.check_mode, client.schema())
     except LdapError as exc:
