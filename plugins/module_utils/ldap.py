@@ -1214,9 +1214,9 @@ def sync_directory(lconn, params, schema, check_mode):
         group_params = dict((name, None) for name in GROUP_OPTIONS)
         group_params.update(GROUP_DEFAULTS, groups=params["groups"])
         items = group_items(group_params)
-        resolved = find_members(lconn, items, join_dn("", params["members_base"] or base,
-                                                      base_option="members_base" if params["members_base"] else "base_dn"),
-                              planned)
+        members_base = join_dn("", params["members_base"] or base,
+                               base_option="members_base" if params["members_base"] else "base_dn")
+        resolved = find_members(lconn, items, members_base, planned)
         plan.extend(sync_entries(lconn, group_wanted(items, groups_parent, resolved), groups_parent,
                                  ("cn", "gidNumber"), True, schema))
     if not check_mode:

@@ -375,6 +375,7 @@ def mask_secret(text, password):
         text = text.replace(piece, MASK)
     return text
 
+
 def verify_login(clp, database, user, password):
     """(authid, groups) after `CONNECT TO db USER u USING p`; LdapAuthError when the login fails."""
     connect = "CONNECT TO %s USER %s USING %s" % (database, user, clp_password(password))
