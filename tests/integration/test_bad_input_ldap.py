@@ -194,6 +194,7 @@ DOCKER_CASES = [
     ("auth", "verify_user", NAME_RULED), ("auth", "verify_password", GATE_ONLY | {"empty", "semicolon", "quotes"}),
     ("auth", "ldap_host.0", GATE_ONLY), ("auth", "user_basedn", GATE_ONLY), ("auth", "search_dn", GATE_ONLY),
     ("auth", "search_pw", GATE_ONLY), ("auth", "network", GATE_ONLY), ("auth", "container", GATE_ONLY),
+    ("auth", "verify_database", NAME_RULED), ("auth", "group_basedn", GATE_ONLY),
 ]
 
 
