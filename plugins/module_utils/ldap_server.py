@@ -194,6 +194,9 @@ class LdapServer:
             parse_port(item)
         env, secrets = environment(p)
         digest = config_hash(p, env)
+        recreate = current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) != digest
+        if recreate and p["recreate_data"] == "keep":
+            self._check_same_directory(current, env)
         self._network()
         if current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) == digest:
             if not current["State"].get("Running"):
@@ -216,6 +219,17 @@ class LdapServer:
         self.changed = True
         if not self.check_mode:
             action()
+
+    def _check_same_directory(self, current, env):
+        """The images set a directory up from the environment only into empty volumes: kept volumes
+        with another base DN would run a directory that is not the configured one."""
+        old = dict(item.split("=", 1) for item in current["Config"].get("Env") or [] if "=" in item)
+        for key in ("LDAP_BASE_DN", "LDAP_ROOT"):
+            if key in env and key in old and old[key] != env[key]:
+                raise LdapServerError(
+                    "the directory of %s has base DN %s and the task asks for %s; a re-created container keeps "
+                    "the directory (recreate_data=keep), so keep the base DN, or set recreate_data=wipe to start "
+                    "an empty one" % (self.p["name"], old[key], env[key]))
 
     def _remove_for_recreate(self, current):
         """Remove the container whose configuration differs. With recreate_data=keep (the default)

@@ -143,7 +143,8 @@ options:
       - V(keep) puts the new container on the old one's volumes (C(/var/lib/ldap), C(/etc/ldap/slapd.d)), so
         users, groups and passwords stay. The images read O(domain), O(base_dn), O(organisation), the
         passwords, the read-only user and O(bootstrap_ldif) only when the volumes are empty, so a change of
-        those takes effect only with V(wipe).
+        those takes effect only with V(wipe). Another base DN (O(domain), O(base_dn)) with V(keep) fails
+        the task before anything is changed.
       - V(wipe) removes the old container with its volumes; the new one sets up an empty directory. Use it
         only when the directory's content may be lost.
     type: str

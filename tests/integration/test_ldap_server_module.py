@@ -81,6 +81,11 @@ def test_recreate_keeps_the_directory_unless_told_to_wipe(server, openldap_image
     volumes = [m["Name"] for m in second.attrs["Mounts"] if m["Type"] == "volume"]
     assert sorted(volumes) == sorted(m["Name"] for m in first.attrs["Mounts"] if m["Type"] == "volume")
 
+    # Another base DN cannot be put on the kept directory: refused before anything is touched.
+    _proc, r = run(port, domain="other.example", base_dn="dc=other,dc=example")
+    assert r["failed"] and not r["changed"] and "recreate_data=wipe" in r["msg"] and "\n" not in r["msg"], r
+    assert docker_client.containers.get(server["name"]).id == second.id and user_can_bind(port)
+
     # Unchanged rerun: nothing to do.
     _proc, r = run(port)
     assert not r["changed"] and r["commands"] == [], r
