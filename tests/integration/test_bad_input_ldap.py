@@ -233,8 +233,8 @@ def test_through_ansible_playbook_a_bad_password_is_named_never_shown(slapd, ous
     from playbook import run_module
     password = "Hostile-pw-7\n!touch /tmp/db2ops-pwned"
     before = slapd.tree(BASE)
-    proc, r = run_module(tmp_path, "db2_ldap_directory", set_path(directory_base(slapd, ous), "users.0.password",
-                                                                 password))
+    args = set_path(directory_base(slapd, ous), "users.0.password", password)
+    proc, r = run_module(tmp_path, "db2_ldap_directory", args)
     assert r["failed"] and "users[0].password contains a newline" in r["msg"] and "\n" not in r["msg"], r
     for piece in (password, "Hostile-pw-7", "!touch /tmp/db2ops-pwned"):
         assert piece not in proc.stdout + proc.stderr + json.dumps(r), piece

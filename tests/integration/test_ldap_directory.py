@@ -76,8 +76,8 @@ def test_a_bad_group_refuses_the_users_too(slapd, ous, tmp_path):
         assert slapd.tree(BASE) == before, message
 
 
-def test_slapd_stopped_mid_batch_fails_saying_how_far_and_a_rerun_converges(docker_client, openldap_image, tmp_path,
-                                                                             capsys, monkeypatch):
+def test_slapd_stopped_mid_batch_fails_saying_how_far_and_a_rerun_converges(
+        docker_client, openldap_image, tmp_path, capsys, monkeypatch):
     """300 users and 10 groups; slapd is stopped after exactly 150 adds (the module runs in this
     process, so the fault hits at a known write). The task fails in one line with how far it got,
     and a rerun once slapd is back creates exactly the rest."""

@@ -66,7 +66,7 @@ def test_recreate_keeps_the_directory_unless_told_to_wipe(server, openldap_image
     assert r["changed"] and not r.get("failed"), r
     conn = bind(port, f"cn=admin,{BASE}", ADMIN_PW)
     conn.add_s(USER_DN, ldap.modlist.addModlist({"objectClass": [b"inetOrgPerson"], "cn": [b"keeper"],
-                                                  "sn": [b"Keeper"], "userPassword": [USER_PW.encode()]}))
+                                                 "sn": [b"Keeper"], "userPassword": [USER_PW.encode()]}))
     conn.unbind_s()
     first = docker_client.containers.get(server["name"])
 
