@@ -53,6 +53,8 @@ options:
   bind_pw:
     description:
       - Password of O(bind_dn). Keep it in Ansible Vault; it is never logged or returned.
+      - Required in practice. An empty one is refused before connecting (a DN with an empty password is
+        an unauthenticated bind).
     type: str
     default: ''
   timeout:
@@ -66,4 +68,12 @@ notes:
   - Connection options can be set once for all modules of the collection with
     C(module_defaults) and the action group C(group/db2ops.docker.db2).
   - Referrals are not chased; a search or write that meets one fails and names it.
+  - Every string option is checked before the server is contacted. NUL, newlines and other control
+    characters, and values longer than 4,096 characters, fail the task with one line that names the
+    option (never its value), and nothing is written. Other characters (C(;), quotes, C($(...)),
+    C({{ }}), non-ASCII) are data. They are stored literally and escaped in DNs and search filters.
+    Empty attribute values and non-ASCII values of ASCII-only (IA5String) attributes such as
+    C(homeDirectory) are refused, naming the option.
+  - If the server stops answering half way through a batch, the task fails with C(changed=true) and
+    says after how many writes it stopped; rerun it when the server is back, it continues from there.
 """

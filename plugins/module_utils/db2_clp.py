@@ -211,7 +211,8 @@ def mask_statement(statement, secrets=()):
     for secret in secrets:
         if secret:
             masked = masked.replace(secret, MASK)
-    return re.sub(r"(?i)(\b(?:connect|attach)\b.*?\busing\s+)(\S+)", r"\1" + MASK, masked)
+    # A delimited password ("a b") is masked whole, not up to its first blank.
+    return re.sub(r"(?i)(\b(?:connect|attach)\b.*?\busing\s+)(\"[^\"]*\"?|\S+)", r"\1" + MASK, masked)
 
 
 class StatementResult:

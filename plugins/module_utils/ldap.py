@@ -25,6 +25,8 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import fail_on_bad_params
+
 try:
     import ldap
     import ldap.dn
@@ -63,6 +65,10 @@ class LdapError(Exception):
 class PartialWrite(LdapError):
     """A write failed after others had succeeded (LDAP has no transactions)."""
 
+    def __init__(self, message, done=0):
+        super(PartialWrite, self).__init__(message)
+        self.done = done
+
 
 def ldap_argument_spec(extra=None):
     spec = dict(LDAP_COMMON_ARGS)
@@ -79,6 +85,9 @@ def bulk_module(**kwargs):
     every other argument, masked the same way.
     """
     module = AnsibleModule(no_log=True, **kwargs)
+    # Every string (uids, DNs, attribute values, passwords) through the one input gate before
+    # anything is logged or sent: no control characters or NUL, no 10,000-character values.
+    fail_on_bad_params(module)
     module.no_log = False  # from here on, log as any module does
     logged = remove_values(compact_args(module.params), module.no_log_values)
     module.log("Invoked with %s" % " ".join("%s=%s" % (key, logged[key]) for key in sorted(logged)))
@@ -128,12 +137,13 @@ def build_dn(rdn_attribute, rdn_value, parent_dn):
     return ldap.dn.dn2str([[(rdn_attribute, rdn_value, ldap.AVA_STRING)]] + parse_dn(parent_dn, "parent DN"))
 
 
-def join_dn(relative, base):
-    """`ou=Users` under `dc=example,dc=org`; an empty relative part means the base itself."""
-    base_rdns = parse_dn(base, "base_dn")
+def join_dn(relative, base, relative_option="relative DN", base_option="base_dn"):
+    """`ou=Users` under `dc=example,dc=org`; an empty relative part means the base itself.
+    Errors name the options the two parts come from."""
+    base_rdns = parse_dn(base, base_option)
     if not relative:
         return ldap.dn.dn2str(base_rdns)
-    return ldap.dn.dn2str(parse_dn(relative, "relative DN %r" % relative) + base_rdns)
+    return ldap.dn.dn2str(parse_dn(relative, relative_option) + base_rdns)
 
 
 def _fold_dn_value(attr_type, value):
@@ -321,6 +331,8 @@ def resolve_connection(params):
     if not bind_dn:
         raise LdapError("bind_dn is required (or the LDAPBINDDN environment variable)")
     parse_dn(bind_dn, "bind_dn")
+    if not params.get("bind_pw"):  # a DN with an empty password is an unauthenticated bind
+        raise LdapError("bind_pw is empty: give the password of bind_dn")
     return dict(uri=uri, tls=tls, verify=bool(verify), ca_path=ca_path if tls != "none" else None,
                 bind_dn=bind_dn, bind_pw=params.get("bind_pw") or "", timeout=params.get("timeout") or 30), warnings
 
@@ -381,7 +393,7 @@ def _tcp_answers(uri, timeout):
 def describe_connect_error(conn, stage, exc):
     uri, ca = conn["uri"], conn["ca_path"] or "the system/libldap default CA"
     if isinstance(exc, ldap.INVALID_CREDENTIALS):
-        return "Invalid credentials: %s rejected bind_dn %s and its password" % (uri, conn["bind_dn"])
+        return "Invalid credentials: %s rejected bind_dn %s with bind_pw" % (uri, conn["bind_dn"])
     if isinstance(exc, ldap.INVALID_DN_SYNTAX):
         return "%s rejected bind_dn %s as an invalid DN" % (uri, conn["bind_dn"])
     if conn["tls"] == "ldaps" and isinstance(exc, ldap.SERVER_DOWN) and _tcp_answers(uri, conn["timeout"]):
@@ -469,6 +481,7 @@ def subtree_within(lconn, base, limit, scope=None):
 # Schema
 
 INTEGER_SYNTAX = "1.3.6.1.4.1.1466.115.121.1.27"
+IA5_SYNTAX = "1.3.6.1.4.1.1466.115.121.1.26"
 
 
 class Schema:
@@ -610,7 +623,7 @@ def validate_wanted(wanted, schema):
         for name in attrs.get("objectClass", []):
             primary = schema.object_class_name(name)
             if primary is None:
-                problems.append("%s: object class %s is not in the server schema" % (prefix, name))
+                problems.append("%s: object class %s (option object_classes) is not in the server schema" % (prefix, name))
             else:
                 classes.append(primary)
         if "objectClass" in attrs:
@@ -620,6 +633,11 @@ def validate_wanted(wanted, schema):
         for name, values in attrs.items():
             if name == "objectClass":
                 continue
+            if schema.syntax(name) == IA5_SYNTAX and any(not value.isascii() for value in values):
+                problems.append("%s: attribute %s takes ASCII text only (IA5String)" % (prefix, entry.describe(name)))
+            if any(value == "" for value in values):  # no LDAP syntax we write holds an empty string
+                problems.append("%s: attribute %s has an empty value, which LDAP cannot store; leave the option "
+                                "unset or give an empty list" % (prefix, entry.describe(name)))
             if name not in must and name not in may:
                 problems.append("%s: attribute %s is not allowed by the object classes %s"
                                 % (prefix, entry.describe(name), ", ".join(classes)))
@@ -827,7 +845,7 @@ def plan_changes(wanted, existing, schema, hasher=hash_password):
 
 
 def apply_plan(lconn, plan):
-    """Run the planned writes in order. On a failure, say what was already written."""
+    """Run the planned writes in order. On a failure, say how far it got (LDAP has no transactions)."""
     for done, (kind, dn, payload) in enumerate(plan.ops):
         try:
             if kind == "add":
@@ -840,9 +858,11 @@ def apply_plan(lconn, plan):
             message = describe_error(exc, "%s of %s failed" % (kind, dn))
             if not done:
                 raise LdapError(message)
-            applied = ", ".join("%s %s" % (k, d) for k, d, _p in plan.ops[:min(done, 10)])
-            raise PartialWrite("%s. %d of %d writes were applied before it: %s%s" % (
-                message, done, len(plan.ops), applied, ", ..." if done > 10 else ""))
+            last_kind, last_dn, _payload = plan.ops[done - 1]
+            # A rerun plans from what the server holds, so it picks up exactly where this stopped.
+            raise PartialWrite("%s, after %d of %d writes (the last one applied: %s %s); the rest were not sent. "
+                               "Rerun the task when the server answers again: it continues from there"
+                               % (message, done, len(plan.ops), last_kind, last_dn), done=done)
 
 
 def sync_entries(lconn, wanted, search_base, unique_attrs, check_mode, schema):
@@ -906,7 +926,9 @@ class LdapModuleClient:
         self.module.fail_json(msg=msg, **kwargs)
 
     def fail_on(self, exc):
-        self.fail(str(exc) if isinstance(exc, PartialWrite) else "%s. Nothing was changed." % exc)
+        if isinstance(exc, PartialWrite):  # some writes went through: the directory did change
+            self.fail("%s." % exc, changed=True, writes_applied=exc.done)
+        self.fail("%s. Nothing was changed." % exc, changed=False)
 
     def exit_with(self, plan, what):
         """End the module with the plan's result (and diff when asked for)."""
@@ -1062,10 +1084,13 @@ def user_wanted(params, parent_dn):
                       home_directory=item["home_directory"], login_shell=item["login_shell"])
         if values["sn"] is None and lower_classes & {"person", "organizationalperson", "inetorgperson"}:
             values["sn"] = uid  # as the cookbook: sn is required by person, uid is the natural value
-        if values["home_directory"] is None and "posixaccount" in lower_classes:
+        home_default = values["home_directory"] is None and "posixaccount" in lower_classes
+        if home_default:
             values["home_directory"] = "/home/%s" % uid
         attrs = {"objectClass": classes}
         option_names = dict((attr, option) for option, attr in _USER_ATTRS.items())
+        if home_default:
+            option_names["homeDirectory"] = "home_directory, /home/<uid> by default"
         for option, attr in _USER_ATTRS.items():
             value = values[option]
             if value is None:
@@ -1074,6 +1099,8 @@ def user_wanted(params, parent_dn):
         _extra_attributes(what, item["attributes"], {a.lower() for a in _USER_ATTRS.values()}, attrs, option_names)
         if item["password"] is not None:
             check_text("%s: password" % what, item["password"])
+            if not item["password"]:  # a simple bind with an empty password is an anonymous bind
+                raise LdapError("%s: password is empty; leave it unset to keep the stored one" % what)
         wanted.append(Wanted(dn, what, attrs=attrs, modes={"objectClass": "append"}, password=item["password"],
                              update_password=item["update_password"], password_hash=params["password_hash"],
                              option_names=option_names))
@@ -1130,10 +1157,11 @@ def resolve_members(items, found, base_dn):
                 hits = by_uid.get(" ".join(member.split()).casefold(), [])
                 if not hits:
                     hint = " (a DN outside %s is taken as a uid)" % base_dn if "=" in member else ""
-                    problems.append("group %r: no entry with uid %r under %s%s" % (item["name"], member, base_dn, hint))
+                    problems.append("group %r: members: no entry with uid %r under %s%s"
+                                    % (item["name"], member, base_dn, hint))
                     continue
                 if len(hits) > 1:
-                    problems.append("group %r: uid %r is ambiguous (%s); give the DN"
+                    problems.append("group %r: members: uid %r is ambiguous (%s); give the DN"
                                     % (item["name"], member, ", ".join(dn for dn, _u in hits)))
                     continue
                 hit = hits[0]
@@ -1173,7 +1201,7 @@ def sync_directory(lconn, params, schema, check_mode):
     base = params["base_dn"]
     plan, planned = Plan(), {}
     if params["users"] is not None:
-        users_parent = join_dn(params["users_ou"], base)
+        users_parent = join_dn(params["users_ou"], base, "users_ou")
         user_params = dict((name, None) for name in USER_OPTIONS)
         user_params.update(USER_DEFAULTS, users=params["users"], rdn_attribute=params["rdn_attribute"],
                            password_hash=params["password_hash"])
@@ -1182,11 +1210,13 @@ def sync_directory(lconn, params, schema, check_mode):
         for entry in users:
             planned[normalize_dn(entry.dn)] = (entry.dn, entry.attrs["uid"][0]) if entry.state == "present" else None
     if params["groups"] is not None:
-        groups_parent = join_dn(params["groups_ou"], base)
+        groups_parent = join_dn(params["groups_ou"], base, "groups_ou")
         group_params = dict((name, None) for name in GROUP_OPTIONS)
         group_params.update(GROUP_DEFAULTS, groups=params["groups"])
         items = group_items(group_params)
-        resolved = find_members(lconn, items, join_dn("", params["members_base"] or base), planned)
+        members_base = join_dn("", params["members_base"] or base,
+                               base_option="members_base" if params["members_base"] else "base_dn")
+        resolved = find_members(lconn, items, members_base, planned)
         plan.extend(sync_entries(lconn, group_wanted(items, groups_parent, resolved), groups_parent,
                                  ("cn", "gidNumber"), True, schema))
     if not check_mode:

@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Clp, Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, check_params, require_match
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, check_attribute_name, parse_dn
 
 SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN = "IBMLDAPauthserver", "IBMLDAPauthclient", "IBMLDAPgroups"
@@ -324,23 +325,74 @@ def last_diag_error(clp, diag_log):
 # ---------------------------------------------------------------------------------------------
 # Proof login
 
+# The proof login travels as a CLP statement, where a `;` ends the statement and a statement
+# starting with `!` is a shell command run as the instance owner. The user name therefore gets
+# a strict rule (Db2 authorization IDs: letters, digits, _ @ # $ and, from LDAP uids, . and -);
+# the password is sent as is when it is plain, in double quotes otherwise, and refused when even
+# quotes cannot carry it.
+LOGIN_NAME = re.compile(r"[A-Za-z0-9_@#$][A-Za-z0-9_@#$.-]{0,127}")
+_PLAIN_PASSWORD = re.compile(r"[A-Za-z0-9_.@#$%&*+=,:/?~^-]+")
+
+
+def clp_password(password, option="verify_password"):
+    """The password as a CLP token (plain, or in double quotes); InputError when it cannot be one."""
+    if not password:
+        raise InputError(option, "is empty")
+    if '"' in password or ";" in password:
+        raise InputError(option, "contains a double quote or ';', which a CLP CONNECT statement cannot carry "
+                                 "(IBM does not support ';' in passwords)")
+    if password != password.strip():
+        raise InputError(option, "has leading or trailing blanks, which Db2 strips before checking it")
+    if len(password.encode("utf-8")) > LIMITS["password"]:
+        raise InputError(option, "is longer than the %d bytes the LDAP plug-in takes" % LIMITS["password"])
+    if _PLAIN_PASSWORD.fullmatch(password) and "--" not in password:  # `--` would start a comment
+        return password
+    return '"%s"' % password
+
+
+def check_task_inputs(params):
+    """Every option through the input gate, then the proof login's rules; InputError before anything is done."""
+    check_params(params)
+    if params.get("verify_user") is not None:
+        require_match(LOGIN_NAME, params["verify_user"], "verify_user",
+                      "a login name of 1-128 letters, digits, _ @ # $ . or -, not starting with . or -")
+    if params.get("verify_password") is not None:
+        clp_password(params["verify_password"])
+    if params.get("verify_user") is not None:  # the database goes into the same statement
+        require_match(r"[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}", params.get("verify_database"), "verify_database",
+                      "a Db2 database name (1-8 letters, digits, @ # $ or _)")
+
+
+def secret_pieces(password):
+    """The password and each of its blank-, quote- or ';'-separated pieces of 3+ characters, longest
+    first: what to mask if anything ever split it (shorter pieces would mask ordinary words)."""
+    pieces = {password} | set(p for p in re.split(r"[\s;\"']+", password) if len(p) >= 3)
+    return sorted((p for p in pieces if p), key=len, reverse=True)
+
+
+def mask_secret(text, password):
+    for piece in secret_pieces(password):
+        text = text.replace(piece, MASK)
+    return text
+
+
 def verify_login(clp, database, user, password):
     """(authid, groups) after `CONNECT TO db USER u USING p`; LdapAuthError when the login fails."""
+    connect = "CONNECT TO %s USER %s USING %s" % (database, user, clp_password(password))
+    secrets = secret_pieces(password)
     try:
-        out = clp.run_script(["CONNECT TO %s USER %s USING %s" % (database, user, password), "CONNECT RESET"],
-                             secrets=(password,))
+        out = clp.run_script([connect, "CONNECT RESET"], secrets=secrets)
     except Db2Error as exc:
-        raise LdapAuthError("the proof login as %s to %s failed: %s" % (user, database, str(exc).replace(password, MASK)))
+        raise LdapAuthError("the proof login as %s to %s failed: %s" % (user, database, mask_secret(str(exc), password)))
     match = re.search(r"SQL authorization ID\s*=\s*(\S+)", out[0].output)
     authid = match.group(1) if match else user.upper()
     query = ("SELECT GROUPNAME FROM TABLE(SYSPROC.AUTH_LIST_GROUPS_FOR_AUTHID('%s')) AS T ORDER BY 1"
              % authid.replace("'", "''"))
     try:
-        rows = clp.run_script(["CONNECT TO %s USER %s USING %s" % (database, user, password), query, "CONNECT RESET"],
-                              secrets=(password,))[1].rows or []
+        rows = clp.run_script([connect, query, "CONNECT RESET"], secrets=secrets)[1].rows or []
     except Db2Error as exc:
         raise LdapAuthError("the login as %s worked, but listing its groups failed: %s"
-                            % (user, str(exc).replace(password, MASK)))
+                            % (user, mask_secret(str(exc), password)))
     return authid, [row.get("GROUPNAME") for row in rows]
 
 

@@ -27,6 +27,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     exec_in_container,
     get_container,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, parse_dn
 
 CONFIG_LABEL = "db2ops.ldap_server.config"
@@ -64,11 +65,40 @@ SERVER_OPTIONS = dict(
     bootstrap_ldif=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True), content=dict(type="str", required=True))),
     ready_timeout=dict(type="int", default=120),
+    recreate_data=dict(type="str", default="keep", choices=["keep", "wipe"]),
 )
 
 
 class LdapServerError(Exception):
     pass
+
+
+# Values that become Docker object names, host names, file names in the image, or environment
+# that the image's setup scripts put into LDIF: full-match rules, checked before Docker is asked.
+_DOCKER_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+_RULES = (
+    ("name", _DOCKER_NAME, "a Docker container name (letters, digits, _ . -)"),
+    ("network", _DOCKER_NAME, "a Docker network name (letters, digits, _ . -)"),
+    ("hostname", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a host name"),
+    ("aliases", r"[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,62}))*", "a host name"),
+    ("domain", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a DNS domain"),
+    ("readonly_user", r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "a user name (letters, digits, _ . -)"),
+    ("published_ports", r"(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}", "[ip:]host_port:container_port"),
+    ("image", r"([A-Za-z0-9.-]+(:\d{1,5})?/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+              r"(@sha256:[0-9a-f]{64})?", "an image reference (name[:tag][@digest])"),
+)
+
+
+def check_inputs(params):
+    """InputError (one line, naming the option, not the value) for a value outside its rule."""
+    for option, pattern, what in _RULES:
+        value = params.get(option)
+        for index, one in enumerate(value if isinstance(value, list) else [value]):
+            if one is not None:
+                require_match(pattern, one, "%s[%d]" % (option, index) if isinstance(value, list) else option, what)
+    for index, item in enumerate(params.get("bootstrap_ldif") or []):
+        require_match(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", item.get("name"), "bootstrap_ldif[%d].name" % index,
+                      "a file name (letters, digits, _ . -; no directories)")
 
 
 def base_dn_of(params):
@@ -156,7 +186,7 @@ class LdapServer:
         current = get_container(self.api, p["name"])
         if p["state"] == "absent":
             if current is not None:
-                self._do("remove container %s" % p["name"], lambda: self.api.remove_container(current["Id"], force=True, v=True))
+                self._do("remove container %s and its volumes" % p["name"], lambda: self._remove(current, wipe=True))
             return {}
         if not p["admin_password"]:
             raise LdapServerError("admin_password is required with state=present")
@@ -164,16 +194,20 @@ class LdapServer:
             parse_port(item)
         env, secrets = environment(p)
         digest = config_hash(p, env)
+        recreate = current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) != digest
+        if recreate and p["recreate_data"] == "keep":
+            self._check_same_directory(current, env)
         self._network()
         if current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) == digest:
             if not current["State"].get("Running"):
                 self._do("start container %s" % p["name"], lambda: self.api.start(current["Id"]))
         else:
+            volumes = []
             if current is not None:
-                self._do("remove container %s (its configuration differs)" % p["name"],
-                         lambda: self.api.remove_container(current["Id"], force=True, v=True))
-            self._do("create and start container %s from %s on network %s" % (p["name"], p["image"], p["network"]),
-                     lambda: self._create(env, secrets, digest))
+                volumes = self._remove_for_recreate(current)
+            self._do("create and start container %s from %s on network %s%s"
+                     % (p["name"], p["image"], p["network"], " on the kept volumes" if volumes else ""),
+                     lambda: self._create(env, secrets, digest, volumes))
         if self.check_mode:
             return {}
         container = get_container(self.api, p["name"])
@@ -186,6 +220,46 @@ class LdapServer:
         if not self.check_mode:
             action()
 
+    def _check_same_directory(self, current, env):
+        """The images set a directory up from the environment only into empty volumes: kept volumes
+        with another base DN would run a directory that is not the configured one."""
+        old = dict(item.split("=", 1) for item in current["Config"].get("Env") or [] if "=" in item)
+        for key in ("LDAP_BASE_DN", "LDAP_ROOT"):
+            if key in env and key in old and old[key] != env[key]:
+                raise LdapServerError(
+                    "the directory of %s has base DN %s and the task asks for %s; a re-created container keeps "
+                    "the directory (recreate_data=keep), so keep the base DN, or set recreate_data=wipe to start "
+                    "an empty one" % (self.p["name"], old[key], env[key]))
+
+    def _remove_for_recreate(self, current):
+        """Remove the container whose configuration differs. With recreate_data=keep (the default)
+        its volumes stay for the new container: the directory survives an image or port change.
+        Returns the binds (`volume:destination`) for the new container."""
+        name = self.p["name"]
+        if self.p["recreate_data"] == "wipe":
+            self._do("remove container %s and its volumes (its configuration differs; recreate_data=wipe)" % name,
+                     lambda: self._remove(current, wipe=True))
+            return []
+        volumes = ["%s:%s" % (m["Name"], m["Destination"]) for m in current.get("Mounts") or []
+                   if m.get("Type") == "volume" and m.get("Name")]
+        self._do("stop and remove container %s, keeping its volumes (its configuration differs)" % name,
+                 lambda: self._remove(current, wipe=False))
+        return volumes
+
+    def _remove(self, current, wipe):
+        if not wipe and current["State"].get("Running"):
+            self.api.stop(current["Id"], timeout=30)  # slapd writes its database cleanly
+        self.api.remove_container(current["Id"], force=True, v=wipe)
+        if wipe:
+            # Volumes a re-created container took over by name are named volumes to Docker, which
+            # `v=True` leaves behind; every volume of this container is the directory's.
+            for mount in current.get("Mounts") or []:
+                if mount.get("Type") == "volume" and mount.get("Name"):
+                    try:
+                        self.api.remove_volume(mount["Name"])
+                    except NotFound:
+                        pass
+
     def _network(self):
         try:
             self.api.inspect_network(self.p["network"])
@@ -194,10 +268,11 @@ class LdapServer:
                      lambda: self.api.create_network(self.p["network"], driver="bridge",
                                                      labels={"db2ops.network": "ldap"}))
 
-    def _create(self, env, secrets, digest):
+    def _create(self, env, secrets, digest, volumes=()):
         p, style = self.p, STYLES[self.p["env_style"]]
         ports = dict(parse_port(item) for item in p["published_ports"])
-        host_config = self.api.create_host_config(port_bindings=ports or None, restart_policy={"Name": "unless-stopped"})
+        host_config = self.api.create_host_config(port_bindings=ports or None, binds=list(volumes) or None,
+                                                  restart_policy={"Name": "unless-stopped"})
         networking = self.api.create_networking_config(
             {p["network"]: self.api.create_endpoint_config(aliases=p["aliases"] or None)})
         try:

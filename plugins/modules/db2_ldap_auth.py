@@ -165,10 +165,17 @@ options:
     type: list
     elements: str
   verify_user:
-    description: An LDAP user to log in as after the configuration; the task fails if the login fails.
+    description:
+      - An LDAP user to log in as after the configuration; the task fails if the login fails.
+      - 1-128 letters, digits, C(_), C(@), C(#), C($), C(.) or C(-), not starting with C(.) or C(-)
+        (it goes into a CLP statement, where C(;) or C(!) would be syntax). Checked before anything is done.
     type: str
   verify_password:
-    description: Password of O(verify_user).
+    description:
+      - Password of O(verify_user). Sent in double quotes when it holds anything but letters, digits and
+        C(_.@#$%&*+=,:/?~^-), so blanks, C(!) and C(--) stay part of it.
+      - A password with a double quote or C(;) (which IBM does not support in passwords), or with leading or
+        trailing blanks, is refused before anything is done. It never appears in the result or the log.
     type: str
   verify_database:
     description: Database to connect to for the proof login.
@@ -254,11 +261,13 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     docker_argument_spec,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap_auth import (
     AUTH_TYPES,
     INI_OPTIONS,
     LdapAuthError,
+    check_task_inputs,
     run_task,
 )
 
@@ -286,6 +295,10 @@ def main():
         required_if=[["state", "present", ["ldap_host"]]],
         supports_check_mode=True,
     )
+    try:
+        check_task_inputs(module.params)
+    except InputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
     if not HAS_LDAP:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     docker = DockerModuleClient(module)

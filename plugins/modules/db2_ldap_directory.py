@@ -132,6 +132,13 @@ operations:
   type: list
   elements: dict
   sample: [{op: add, dn: "cn=db2inst1,ou=Users,dc=example,dc=org", attributes: [objectClass, uid, cn]}]
+writes_applied:
+  description:
+    - When a write failed after others went through (the server stopped half way, say), how many were applied.
+      The task then fails with C(changed=true); a rerun plans from what the server holds and continues.
+  returned: when a write failed after other writes
+  type: int
+  sample: 150
 """
 
 

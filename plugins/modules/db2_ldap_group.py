@@ -162,6 +162,13 @@ operations:
   type: list
   elements: dict
   sample: [{op: modify, dn: "cn=db2iadm1,ou=Groups,dc=example,dc=org", changes: [[add, uniqueMember]]}]
+writes_applied:
+  description:
+    - When a write failed after others went through (the server stopped half way, say), how many were applied.
+      The task then fails with C(changed=true); a rerun plans from what the server holds and continues.
+  returned: when a write failed after other writes
+  type: int
+  sample: 150
 """
 
 
@@ -198,9 +205,11 @@ def main():
     client = LdapModuleClient(module)
     params = module.params
     try:
-        parent = join_dn(params["groups_ou"], params["base_dn"])
+        parent = join_dn(params["groups_ou"], params["base_dn"], "groups_ou")
         items = group_items(params)
-        resolved = find_members(client.lconn, items, join_dn("", params["members_base"] or params["base_dn"]))
+        resolved = find_members(client.lconn, items, join_dn(
+            "", params["members_base"] or params["base_dn"],
+            base_option="members_base" if params["members_base"] else "base_dn"))
         wanted = group_wanted(items, parent, resolved)
         plan = sync_entries(client.lconn, wanted, parent, ("cn", "gidNumber"), module.check_mode, client.schema())
     except LdapError as exc:

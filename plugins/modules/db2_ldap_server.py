@@ -20,11 +20,16 @@ description:
     the container's environment. They are copied into the created container as files, mode C(0400), and
     named by the images' C(*_PASSWORD_FILE) variables.
   - O(bootstrap_ldif) files are copied into the image's bootstrap directory before the first start.
+  - Values that become Docker names, host names, file names or setup environment of the image follow
+    strict rules, checked before Docker is asked anything. These are O(name), O(network), O(hostname),
+    O(aliases), O(domain), O(readonly_user), O(published_ports), O(image) and the O(bootstrap_ldif)
+    names. No option may hold NUL or control characters (except the LDIF content) or 4,096+ characters.
+    A bad value fails the task with one line naming the option, and nothing is changed.
   - The task ends when a bind as the admin works. It binds inside the container with C(ldapwhoami),
     with the password on standard input.
   - Idempotent. The container carries a label with a hash of its configuration (image, environment, network,
-    ports, LDIF; passwords excluded). A container whose label differs is removed and created again,
-    with new anonymous volumes, so its directory is set up afresh.
+    ports, LDIF; passwords excluded). A container whose label differs is stopped, removed and created
+    again on the same volumes, so its directory (users, groups, passwords) is kept (O(recreate_data)).
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
@@ -45,7 +50,7 @@ options:
     type: str
     required: true
   state:
-    description: V(absent) removes the container and its anonymous volumes (the network stays).
+    description: V(absent) removes the container and its volumes, so the directory is gone (the network stays).
     type: str
     choices: [present, absent]
     default: present
@@ -131,8 +136,23 @@ options:
     description: Seconds to wait until the admin bind works.
     type: int
     default: 120
+  recreate_data:
+    description:
+      - What happens to the directory when the container is re-created because its configuration differs
+        (another image, ports, network, environment, LDIF).
+      - V(keep) puts the new container on the old one's volumes (C(/var/lib/ldap), C(/etc/ldap/slapd.d)), so
+        users, groups and passwords stay. The images read O(domain), O(base_dn), O(organisation), the
+        passwords, the read-only user and O(bootstrap_ldif) only when the volumes are empty, so a change of
+        those takes effect only with V(wipe). Another base DN (O(domain), O(base_dn)) with V(keep) fails
+        the task before anything is changed.
+      - V(wipe) removes the old container with its volumes; the new one sets up an empty directory. Use it
+        only when the directory's content may be lost.
+    type: str
+    choices: [keep, wipe]
+    default: keep
 notes:
-  - Data lives in the container's anonymous volumes, so it survives restarts but not a re-creation.
+  - Data lives in the container's volumes. It survives restarts and, by default, a re-creation
+    (O(recreate_data=keep)); O(state=absent) removes the volumes.
 seealso:
   - module: db2ops.docker.db2_ldap_auth
   - module: db2ops.docker.db2_ldap_user
@@ -203,13 +223,24 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     docker_argument_spec,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR, LdapError
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import SERVER_OPTIONS, LdapServerError, run_task
+from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import (
+    SERVER_OPTIONS,
+    LdapServerError,
+    check_inputs,
+    run_task,
+)
 
 
 def main():
     module = AnsibleModule(argument_spec=docker_argument_spec(SERVER_OPTIONS),
                            required_together=DOCKER_REQUIRED_TOGETHER, supports_check_mode=True)
+    fail_on_bad_params(module, multiline=("bootstrap_ldif.content",))
+    try:
+        check_inputs(module.params)
+    except InputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
     if not HAS_LDAP:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     docker = DockerModuleClient(module)

@@ -201,6 +201,13 @@ operations:
   type: list
   elements: dict
   sample: [{op: modify, dn: "cn=db2inst1,ou=Users,dc=example,dc=org", changes: [[replace, loginShell]]}]
+writes_applied:
+  description:
+    - When a write failed after others went through (the server stopped half way, say), how many were applied.
+      The task then fails with C(changed=true); a rerun plans from what the server holds and continues.
+  returned: when a write failed after other writes
+  type: int
+  sample: 150
 """
 
 
@@ -236,7 +243,7 @@ def main():
     )
     client = LdapModuleClient(module)
     try:
-        parent = join_dn(module.params["users_ou"], module.params["base_dn"])
+        parent = join_dn(module.params["users_ou"], module.params["base_dn"], "users_ou")
         wanted = user_wanted(module.params, parent)
         plan = sync_entries(client.lconn, wanted, parent, ("uid", "uidNumber"), module.check_mode, client.schema())
     except LdapError as exc:

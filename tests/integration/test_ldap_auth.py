@@ -16,6 +16,8 @@ BASE = "dc=example,dc=org"
 BOOTSTRAP = "/container/service/slapd/assets/config/bootstrap/ldif/50-bootstrap.ldif"
 INI = "/database/config/db2inst1/sqllib/cfg/IBMLDAPSecurity.ini"
 QUERY_PW = "Qry-4db2-x7"  # a password the tests look for everywhere
+# Blanks, `!` (the CLP's shell escape) and `--` (a CLP comment): legitimate in a password, never syntax.
+BOB_PW = "B0b !id --x !touch /tmp/pwned2"
 LDIF = f"""\
 dn: ou=Users,{BASE}
 objectClass: organizationalUnit
@@ -31,6 +33,13 @@ cn: alice
 sn: Alice
 uid: alice
 userPassword: alice-Secret1
+
+dn: cn=bob,ou=Users,{BASE}
+objectClass: inetOrgPerson
+cn: bob
+sn: Bob
+uid: bob
+userPassword: {BOB_PW}
 
 dn: cn=db2iadm1,ou=Groups,{BASE}
 objectClass: groupOfUniqueNames
@@ -176,3 +185,32 @@ def test_bad_input_is_refused_before_anything_is_written(env, tmp_path, extra, m
     assert r["failed"] and message in r["msg"] and "Nothing was changed" in r["msg"], r
     assert not r["changed"] and "has;semicolon" not in json.dumps(r)
     assert run_db2(db2, f"test -e {INI}")[0] == 1 and starts(db2) == before and dbm(db2) == cfg
+
+
+def test_proof_login_inputs_never_become_clp_syntax(env, tmp_path, os_auth):
+    db2 = env["db2"]
+    before, cfg = starts(db2), dbm(db2)
+    for extra, option, secret in [
+            ({"verify_user": "x; !touch /tmp/pwned", "verify_password": "alice-Secret1"}, "verify_user", None),
+            ({"verify_user": "alice", "verify_password": "a b;c"}, "verify_password", "a b;c")]:
+        proc, r = run_module(tmp_path, "db2_ldap_auth", args(env, **extra))
+        assert r["failed"] and not r["changed"] and option in r["msg"], r
+        assert "nothing was changed" in r["msg"] and "\n" not in r["msg"] and "touch" not in r["msg"], r
+        if secret:
+            for piece in (secret, "b;c", "a b"):
+                assert piece not in proc.stdout + proc.stderr + json.dumps(r), piece
+        # Refused before anything: no ini, no dbm cfg change, no restart, no file.
+        assert run_db2(db2, f"test -e {INI}")[0] == 1 and starts(db2) == before and dbm(db2) == cfg
+        assert run_db2(db2, "test -e /tmp/pwned")[0] == 1
+
+    # A password with blanks, `!` and `--` is a password: quoted, the login works, no command runs.
+    proc, r = run_module(tmp_path, "db2_ldap_auth", args(env, verify_user="bob", verify_password=BOB_PW))
+    assert not r.get("failed") and r["verified"]["authid"] == "BOB", r
+    assert run_db2(db2, "test -e /tmp/pwned2")[0] == 1
+    for piece in (BOB_PW, "!touch /tmp/pwned2", "B0b !id"):
+        assert piece not in proc.stdout + proc.stderr + json.dumps(r), piece
+    # ... and a wrong one fails without showing any of it.
+    proc, r = run_module(tmp_path, "db2_ldap_auth", args(env, verify_user="bob", verify_password="N0pe !id --x"))
+    assert r["failed"] and "SQL30082N" in r["msg"], r
+    for piece in ("N0pe !id --x", "N0pe", "--x"):
+        assert piece not in proc.stdout + proc.stderr + json.dumps(r), piece

@@ -154,3 +154,64 @@ def test_pending_restart_rule():
     t = task(fake)
     t.run()
     assert t.changed and t.commands == ["db2stop force; db2start"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The proof login goes into a CLP statement: user names by rule, passwords quoted or refused.
+
+@pytest.mark.parametrize("user", ["x; !touch /tmp/pwned", "x;", "!id", "a b", "x\n!id", "'x'", "", "-x", "x" * 129])
+def test_verify_user_outside_the_login_name_rule_is_refused(user):
+    with pytest.raises(ldap_auth.InputError) as err:
+        ldap_auth.check_task_inputs(params(verify_user=user, verify_password="pw"))
+    message = str(err.value)
+    assert "verify_user" in message and "nothing was changed" in message and "\n" not in message
+    assert "touch" not in message and "!id" not in message
+
+
+@pytest.mark.parametrize("user", ["alice", "db2inst1", "john.doe", "a-b_c@x#$"])
+def test_login_names_that_fit_the_rule_pass(user):
+    ldap_auth.check_task_inputs(params(verify_user=user, verify_password="pw"))
+
+
+@pytest.mark.parametrize("password", ["a b;c", 'say "hi"', " Xq7z", "Xq7z ", "", "x" * 257])
+def test_passwords_the_clp_cannot_carry_are_refused_without_echo(password):
+    with pytest.raises(ldap_auth.InputError) as err:
+        ldap_auth.check_task_inputs(params(verify_user="alice", verify_password=password))
+    message = str(err.value)
+    assert "verify_password" in message and "\n" not in message
+    assert not password or password.strip() not in message
+
+
+def test_verify_database_goes_into_the_statement_so_it_has_a_rule():
+    with pytest.raises(ldap_auth.InputError, match="verify_database"):
+        ldap_auth.check_task_inputs(params(verify_user="alice", verify_password="pw", verify_database="X; !id"))
+
+
+@pytest.mark.parametrize("password, token", [
+    ("Secret-1", "Secret-1"), ("p!id", '"p!id"'), ("!id", '"!id"'), ("a b", '"a b"'), ("a--b", '"a--b"'),
+    ("it's", '"it\'s"'), ("Zürich", '"Zürich"')])
+def test_passwords_are_plain_or_in_double_quotes(password, token):
+    assert ldap_auth.clp_password(password) == token
+
+
+class RecordingClp:
+    """Db2Clp stand-in: records scripts, answers like a failed login whose text echoes the statement."""
+
+    def __init__(self):
+        self.scripts = []
+
+    def run_script(self, statements, secrets=()):
+        from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, mask_statement
+        self.scripts.append(statements)
+        shown = mask_statement(statements[0], secrets)
+        raise Db2Error("%s failed: SQL30082N reason 24 near %s" % (shown, statements[0].split("USING", 1)[1]))
+
+
+def test_no_piece_of_the_password_reaches_the_error():
+    clp = RecordingClp()
+    password = "alpha9 bravo7!charlie5"
+    with pytest.raises(ldap_auth.LdapAuthError) as err:
+        ldap_auth.verify_login(clp, "TESTDB", "alice", password)
+    assert clp.scripts[0][0] == 'CONNECT TO TESTDB USER alice USING "alpha9 bravo7!charlie5"'
+    for piece in (password, "alpha9", "bravo7", "charlie5", "bravo7!charlie5"):
+        assert piece not in str(err.value)

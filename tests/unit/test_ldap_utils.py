@@ -368,3 +368,16 @@ def test_compact_args_echo_small_batches_and_summarise_big_ones():
     echoed = L.compact_args({"users": small, "groups": big_groups, "base_dn": "dc=example,dc=org", "bind_pw": "pw"})
     assert echoed["users"] == small and echoed["base_dn"] == "dc=example,dc=org" and echoed["bind_pw"] == "pw"
     assert echoed["groups"] == "10 entries (not echoed)"  # ten entries, a thousand values
+
+
+def test_join_dn_errors_name_the_option_each_part_comes_from():
+    with pytest.raises(L.LdapError, match="^users_ou .* is not a valid DN$"):
+        L.join_dn("a;b", "dc=example,dc=org", "users_ou")
+    with pytest.raises(L.LdapError, match="^members_base "):
+        L.join_dn("", "$(id)", base_option="members_base")
+    assert L.join_dn("", "dc=example,dc=org", "users_ou") == "dc=example,dc=org"
+
+
+def test_an_empty_bind_pw_is_refused_before_connecting():
+    with pytest.raises(L.LdapError, match="bind_pw is empty"):
+        L.resolve_connection({"server_uri": "ldap://x", "bind_dn": "cn=admin,dc=example,dc=org", "bind_pw": ""})

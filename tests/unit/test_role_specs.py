@@ -1,5 +1,6 @@
 """Every role's meta/argument_specs.yml options match its defaults/main.yml keys and values."""
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -19,3 +20,63 @@ def test_argument_specs_in_sync_with_defaults(role):
             continue
         assert name in defaults, "spec without a default: %s" % name
         assert spec.get("default") == defaults[name], name
+
+
+# Names that hold a secret, or a list whose items carry passwords (db2_ldap_users, db2_image_users).
+SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|credential|(^|_)pw$|(^|_)key$", re.I)
+
+
+def _options(role):
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+
+    def walk(options, prefix):
+        for name, option in (options or {}).items():
+            yield prefix + name, option
+            yield from walk(option.get("options"), prefix + name + ".")
+    return list(walk(spec, ""))
+
+
+def _looks_secret(name, option):
+    last = name.rsplit(".", 1)[-1]
+    if option.get("type") == "list" and re.search(r"(^|_)users$", last):
+        return True
+    return bool(SECRET_NAME.search(last))
+
+
+ALL_ROLES = sorted(p for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
+
+
+@pytest.mark.parametrize("role", ALL_ROLES, ids=[r.name for r in ALL_ROLES])
+def test_secret_options_are_no_log(role):
+    """A secret-looking option says no_log: true; only a file name (of a key) may say no_log: false."""
+    for name, option in _options(role):
+        if not _looks_secret(name, option):
+            continue
+        assert "no_log" in option, "%s: %s looks secret but has no no_log" % (role.name, name)
+        if option["no_log"] is not True:
+            assert option.get("type") == "path" or "file" in option.get("description", "").lower() or \
+                "controller" in option.get("description", "").lower() or name.endswith("_key"), \
+                "%s: %s has no_log: false but is not a file name" % (role.name, name)
+            assert not re.search(r"pass|secret|token|_pw$", name, re.I), name
+
+
+def _tasks(node):
+    for task in node or []:
+        if isinstance(task, dict):
+            yield task
+            for key in ("block", "rescue", "always"):
+                yield from _tasks(task.get(key))
+
+
+@pytest.mark.parametrize("role", ALL_ROLES, ids=[r.name for r in ALL_ROLES])
+def test_tasks_passing_secret_lists_are_no_log(role):
+    """Module options mask single secrets (their own no_log); a list of items with passwords is only
+    masked item by item by the module, so the task that passes one keeps its whole output out of logs."""
+    secret_lists = [name for name, option in _options(role)
+                    if option.get("no_log") is True and option.get("type") == "list"]
+    for path in sorted((role / "tasks").glob("*.yml")):
+        for task in _tasks(yaml.safe_load(path.read_text())):
+            text = yaml.safe_dump({k: v for k, v in task.items() if k not in ("block", "rescue", "always")})
+            for name in secret_lists:
+                if re.search(r"\b%s\b" % name, text):
+                    assert "no_log" in task, "%s: task %r passes %s without no_log" % (path.name, task.get("name"), name)

@@ -120,7 +120,11 @@ class Clp:
 
     COMMANDS = [(re.compile(pattern, re.I | re.S), name) for pattern, name in (
         (r"ECHO(?:\s(?P<text>.*))?", "echo"),
-        (r"CONNECT\s+TO\s+(?P<db>\S+)(?:\s+USER\s+(?P<user>\S+)(?:\s+USING\s+(?P<password>\S+))?)?",
+        # IBM: "The shell command (!) allows operating system commands to be executed from the
+        # interactive or the batch mode on UNIX based systems": a statement starting with `!`.
+        (r"!(?P<command>.*)", "shell"),
+        (r"CONNECT\s+TO\s+(?P<db>\S+)(?:\s+USER\s+(?P<user>\S+)"
+         r"(?:\s+USING\s+(?P<password>\"[^\"]*\"|\S+))?)?",
          "connect"),
         (r"CONNECT\s+RESET|DISCONNECT\s+(?:CURRENT|ALL(?:\s+SQL)?|\S+)", "connect_reset"),
         (r"CONNECT", "connect_info"),
@@ -226,8 +230,14 @@ class Clp:
         self.write((text or "") + "\n")
         return RC_OK
 
+    def cmd_shell(self, command):
+        sys.stdout.flush()
+        return subprocess.call(["/bin/sh", "-c", command])
+
     def cmd_connect(self, db, user, password):
         state = self.require_started()
+        if password and len(password) > 1 and password[0] == password[-1] == '"':
+            password = password[1:-1]  # a delimited password may hold blanks
         database = self.require_database(db)
         if user is not None:
             if password is None:  # the real CLP would prompt; scripts cannot answer
