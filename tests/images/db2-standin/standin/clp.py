@@ -120,9 +120,6 @@ class Clp:
 
     COMMANDS = [(re.compile(pattern, re.I | re.S), name) for pattern, name in (
         (r"ECHO(?:\s(?P<text>.*))?", "echo"),
-        # IBM: "The shell command (!) allows operating system commands to be executed from the
-        # interactive or the batch mode on UNIX based systems": a statement starting with `!`.
-        (r"!(?P<command>.*)", "shell"),
         (r"CONNECT\s+TO\s+(?P<db>\S+)(?:\s+USER\s+(?P<user>\S+)"
          r"(?:\s+USING\s+(?P<password>\"[^\"]*\"|\S+))?)?",
          "connect"),
@@ -188,8 +185,7 @@ class Clp:
         """`!command`: IBM's CLP runs it through the shell on UNIX, from any mode (so must a
         stand-in: a module that lets user text start a line with `!` must meet the danger here)."""
         sys.stdout.flush()
-        subprocess.run(["/bin/sh", "-c", command], check=False)
-        return RC_OK
+        return subprocess.call(["/bin/sh", "-c", command])  # its return code is the statement's
 
     def close(self):
         """End of the invocation: work of +c mode is committed (as TERMINATE would)."""
@@ -229,10 +225,6 @@ class Clp:
     def cmd_echo(self, text):
         self.write((text or "") + "\n")
         return RC_OK
-
-    def cmd_shell(self, command):
-        sys.stdout.flush()
-        return subprocess.call(["/bin/sh", "-c", command])
 
     def cmd_connect(self, db, user, password):
         state = self.require_started()
