@@ -78,7 +78,7 @@ def normalize_cron(schedule):
 
 def _cron_field(text, label, low, high, names):
     for item in text.split(","):
-        match = _CRON_ITEM.match(item)
+        match = _CRON_ITEM.fullmatch(item)
         if not match:
             raise AtsError("schedule field %s '%s': '%s' is not a value, range, list or step (%s)"
                            % (label, text, item, _allowed(low, high, names)))
@@ -143,7 +143,7 @@ def normalize_timestamp(value, label):
 def _identifier(value, label):
     """Procedure schema and name: ordinary identifiers fold to upper case, as Db2 does."""
     value = _clean_text(value, label, NAME_MAX, required=True)
-    return value.upper() if re.match(r"^[A-Za-z_$#@][A-Za-z0-9_$#@]*$", value) else value
+    return value.upper() if re.fullmatch(r"[A-Za-z_$#@][A-Za-z0-9_$#@]*", value) else value
 
 
 class Task:

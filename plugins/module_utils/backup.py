@@ -23,6 +23,7 @@ IMAGE_NAME = re.compile(r"^(?P<database>[A-Z0-9@#$_]+)\.(?P<type>\d)\.(?P<instan
                         r"\.(?P<timestamp>\d{14})\.(?P<sequence>\d{3})$")
 BACKUP_DONE = re.compile(r"Backup successful\. The timestamp for this backup image is\s*:\s*(\d{14})")
 # Paths and names go into CLP statements: only characters that need no quoting are accepted.
+# Check with fullmatch: a pattern ending in `$` also accepts a trailing newline with match().
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*/?$")
 DATABASE_NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}$")
 TIMESTAMP = re.compile(r"^\d{14}$")
@@ -34,13 +35,13 @@ class BackupInputError(ValueError):
 
 
 def check_path(path, what="path"):
-    if not path or not SAFE_PATH.match(path) or "/../" in path + "/" or path.endswith("/.."):
+    if not path or not SAFE_PATH.fullmatch(path) or "/../" in path + "/" or path.endswith("/.."):
         raise BackupInputError("%s %r must be an absolute path of letters, digits and _ . @ + - only" % (what, path))
     return path.rstrip("/") or "/"
 
 
 def check_database(name):
-    if not name or not DATABASE_NAME.match(name):
+    if not name or not DATABASE_NAME.fullmatch(name):
         raise BackupInputError("%r is not a Db2 database name (1-8 characters: letters, digits, @ # $ _, "
                                "not starting with a digit)" % (name,))
     return name.upper()
@@ -89,7 +90,7 @@ def parse_images(listing, path):
         if len(parts) < 2:
             continue
         name, size = parts[-1], parts[4] if len(parts) >= 7 else None
-        match = IMAGE_NAME.match(name)
+        match = IMAGE_NAME.fullmatch(name)
         if not match:
             continue
         image = match.groupdict()

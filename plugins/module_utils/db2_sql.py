@@ -65,7 +65,7 @@ _NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$]{0,7}$")  # database names and al
 
 
 def check_database_name(name):
-    if not _NAME.match(name or ""):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError("database %r is not a Db2 database name (1-8 letters, digits, @ # $)" % name)
     return name.upper()
 

@@ -135,3 +135,11 @@ def test_crontab_view_is_the_cookbooks():
                                             ("NO", False), (None, False), ("", False)])
 def test_ats_enabled_values(value, enabled):
     assert ats.ats_enabled(value) is enabled
+
+
+def test_trailing_newline_is_no_cron_item_or_identifier():
+    with pytest.raises(ats.AtsError):
+        ats.normalize_cron("5 13 * * 1\n,2")
+    # An identifier with a trailing newline is not an ordinary one: refused before case folding.
+    with pytest.raises(ats.AtsError, match="control characters"):
+        ats.Task.from_params(params(procedure_name="admin_cmd\n"))

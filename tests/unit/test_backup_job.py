@@ -94,3 +94,23 @@ def test_filter_defaults_and_coercion():
 def test_filter_errors_are_one_clear_line(job, message):
     with pytest.raises(AnsibleFilterError, match=message):
         db2_offline_backup_script(job)
+
+
+@pytest.mark.parametrize("database, path, message", [
+    ("TESTDB\n", "/database/backup", "is not a Db2 database name"),
+    ("TESTDB", "/database/backup\n", "must be an absolute path"),
+    ("TESTDB", "/database/backup\n/etc", "must be an absolute path"),
+])
+def test_trailing_newline_is_not_a_name_or_path(database, path, message):
+    # Patterns ending in `$` accept a trailing newline with match(): the checks are full matches.
+    with pytest.raises(backup.BackupInputError, match=message):
+        backup.offline_backup_script(database, path, "db2inst1")
+    with pytest.raises(backup.BackupInputError, match=message):
+        backup.check_database(database) if message.startswith("is not") else backup.check_path(path)
+
+
+def test_image_names_and_timestamps_are_full_matches():
+    name = "TESTDB.0.db2inst1.DBPART000.20240101010101.001"
+    assert [i["timestamp"] for i in backup.parse_images("-rw 1 1 1 5 1 %s\n" % name, "/b")] == ["20240101010101"]
+    assert backup.IMAGE_NAME.fullmatch(name + "\n") is None
+    assert backup.TIMESTAMP.fullmatch("20240101010101\n") is None
