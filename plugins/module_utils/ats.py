@@ -60,23 +60,29 @@ CRON_FIELDS = (
 _CRON_ITEM = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
 
 
-def normalize_cron(schedule):
+def normalize_cron(schedule, dialect="ats"):
     """The schedule checked and in canonical form: single blanks, names lower-case.
 
-    Raises AtsError naming the field and the value that is wrong.
+    dialect "cron" is what Debian's cron (Vixie cron) reads in /etc/cron.d: the same fields, but a
+    step needs `*` or a range before it (`5/10` is refused there, and one bad line makes cron ignore
+    the whole file). Raises AtsError naming the field and the value that is wrong.
     """
     if not isinstance(schedule, str) or not schedule.strip():
         raise AtsError("schedule must be a 5-field cron string such as '5 13 * * *'")
-    parts = schedule.split()
-    if len(parts) != 5:
-        raise AtsError("schedule '%s' has %d fields; Db2 ATS wants exactly 5 (minute hour day-of-month "
-                       "month day-of-week), with no @daily-style shortcuts" % (schedule, len(parts)))
+    if re.search(r"[\x00-\x1f\x7f]", schedule):
+        # a line break would end the cron entry (or the statement) and start another one
+        raise AtsError("schedule must be one line: it contains a line break or another control character")
     if len(schedule) > SCHEDULE_MAX:
         raise AtsError("schedule is longer than %d characters" % SCHEDULE_MAX)
-    return " ".join(_cron_field(part.lower(), *spec) for part, spec in zip(parts, CRON_FIELDS))
+    parts = schedule.split()
+    if len(parts) != 5:
+        raise AtsError("schedule '%s' has %d fields; %s wants exactly 5 (minute hour day-of-month "
+                       "month day-of-week), with no @daily-style shortcuts"
+                       % (schedule.strip(), len(parts), "cron" if dialect == "cron" else "Db2 ATS"))
+    return " ".join(_cron_field(part.lower(), *spec, dialect=dialect) for part, spec in zip(parts, CRON_FIELDS))
 
 
-def _cron_field(text, label, low, high, names):
+def _cron_field(text, label, low, high, names, dialect="ats"):
     for item in text.split(","):
         match = _CRON_ITEM.fullmatch(item)
         if not match:
@@ -86,6 +92,9 @@ def _cron_field(text, label, low, high, names):
             raise AtsError("schedule field %s '%s': step must be at least 1" % (label, text))
         if match.group(1) == "*":
             continue
+        if dialect == "cron" and match.group(2) is not None and "-" not in match.group(1):
+            raise AtsError("schedule field %s '%s': cron takes a step after * or a range only (*/n, a-b/n)"
+                           % (label, text))
         bounds = [_cron_value(value, label, text, low, high, names) for value in match.group(1).split("-")]
         if len(bounds) == 2 and bounds[0] > bounds[1]:
             raise AtsError("schedule field %s '%s': range %s runs backwards" % (label, text, match.group(1)))

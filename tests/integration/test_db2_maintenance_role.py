@@ -2,6 +2,7 @@
 host cron entry that, run by hand through its wrapper as the cron user, executes in the
 container (docker exec without -it), with a lock, a log and a failure notification.
 """
+import json
 import re
 import subprocess
 import time
@@ -176,5 +177,33 @@ def test_offline_backup_bad_input_changes_nothing(work, cron_user, db2):
             dict(name="bad", where="host", type="offline_backup", container=db2.name, database="TESTDB",
                  path="/database/backup; rm -rf /", schedule="0 1 * * *")]
     proc = schedule(work, cron_user, jobs)
-    assert proc.returncode != 0 and "job bad: path '/database/backup; rm -rf /' must be an absolute path" in proc.stdout
+    assert proc.returncode != 0 and "Job bad is not valid: Option path must be an absolute path" in proc.stdout
+    assert "rm -rf" not in proc.stdout
     assert not (work / "cron_db2ops").exists() and not (work / "lib").exists()
+
+
+HOSTILE_JOBS = [  # (field, job): each would add a cron line that runs as root if written
+    ("command", dict(command="true\n* * * * * root id >/tmp/x #")),
+    ("name", dict(name="evil\n* * * * * root id >/tmp/x #")),
+    ("container", dict(container="db2server\n* * * * * root id >/tmp/x #")),
+    ("schedule", dict(schedule="5/10 * * * *")),  # cron would ignore the whole file for this line
+]
+
+
+def test_hostile_job_fields_fail_before_any_change(work, cron_user):
+    good = dict(name="ok", where="host", container="db2server", schedule="* * * * *", command="true")
+    proc = schedule(work, cron_user, [good])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cron_file = work / "cron_db2ops"
+    before = cron_file.read_bytes()
+    for field, change in HOSTILE_JOBS:
+        bad = dict(good, name="evil")
+        bad.update(change)
+        proc = schedule(work, cron_user, [good, bad])
+        fatal = [line for line in proc.stdout.splitlines() if line.startswith("fatal:")]
+        assert proc.returncode != 0 and len(fatal) == 1, proc.stdout
+        msg = json.loads(fatal[0].split("=> ", 1)[1])["msg"]
+        label = "#2" if field == "name" else "evil"
+        assert "Job %s is not valid: Option %s " % (label, field) in msg, msg
+        assert "root id" not in proc.stdout + proc.stderr
+        assert cron_file.read_bytes() == before, field
