@@ -35,6 +35,11 @@ LIST_COLUMNS = ("NAME", "TASKID", "OWNER", "BEGIN_TIME", "END_TIME", "MAX_INVOCA
 STATUS_COLUMNS = ("NAME", "TASKID", "STATUS", "INVOCATION", "BEGIN_TIME", "END_TIME", "SQLCODE",
                   "SQLSTATE", "RC")
 LIST_QUERY = "SELECT %s FROM SYSTOOLS.ADMIN_TASK_LIST ORDER BY NAME" % ", ".join(LIST_COLUMNS)
+# The CLP prints a padded table: a value's leading and trailing blanks vanish in the padding and a
+# remark `-` reads as NULL, so a rerun saw a difference every time. Over the CLP, name and remarks
+# (free text) are also read as hex (HEX is NULL for NULL in Db2, '' in the stand-in's SQLite).
+CLP_LIST_QUERY = ("SELECT %s, HEX(NAME) AS NAME_HEX, HEX(REMARKS) AS REMARKS_HEX FROM SYSTOOLS.ADMIN_TASK_LIST "
+                  "ORDER BY NAME" % ", ".join(LIST_COLUMNS))
 STATUS_QUERY = ("SELECT %s FROM SYSTOOLS.ADMIN_TASK_STATUS ORDER BY NAME, INVOCATION"
                 % ", ".join(STATUS_COLUMNS))
 SYSTOOLSPACE_QUERY = "SELECT TBSPACE FROM SYSCAT.TABLESPACES WHERE TBSPACE = 'SYSTOOLSPACE'"
@@ -206,11 +211,11 @@ class Task:
         except AtsError:
             pass  # keep what Db2 holds; it then differs from any valid desired schedule
         max_invocations = row.get("MAX_INVOCATIONS")
-        return cls(text("NAME"), schedule=schedule, procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
+        return cls(_exact_text(row, "NAME"), schedule=schedule, procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
                    procedure_name=text("PROCEDURE_NAME"), procedure_input=text("PROCEDURE_INPUT"),
                    begin_timestamp=_lenient_ts(text("BEGIN_TIME")), end_timestamp=_lenient_ts(text("END_TIME")),
                    max_invocations=None if max_invocations in (None, "") else int(max_invocations),
-                   remarks=text("REMARKS"))
+                   remarks=_exact_text(row, "REMARKS"))
 
     def as_dict(self):
         result = dict(name=self.name)
@@ -221,6 +226,17 @@ class Task:
         """The cookbook's "crontab -l" view of this task."""
         call = "%s.%s (%s)" % (self.procedure_schema, self.procedure_name, self.procedure_input or "")
         return '%s    call %s; -- "%s"' % (self.schedule or "-", call, self.name)
+
+
+def _exact_text(row, key):
+    """A column as stored: from its KEY_HEX twin when the row has one (CLP reads), else as given (ibm_db)."""
+    shown, encoded = row.get(key), row.get(key + "_HEX")
+    if not encoded:
+        return None if shown is None else ("" if encoded == "" else str(shown))
+    try:
+        return bytes.fromhex(encoded).decode("utf-8")
+    except ValueError:  # not UTF-8 (a non-Unicode database): what the CLP showed is the best there is
+        return None if shown is None else str(shown)
 
 
 def _lenient_ts(value):

@@ -157,7 +157,7 @@ class AtsRunner:
     def sync(self, tasks, exclusive=False, absent=(), only=None):
         """Make the task set match; returns the module result (diff and tasks limited to `only`)."""
         state = self.read(procedures=[(t.procedure_schema, t.procedure_name) for t in tasks])
-        existing = dict((row["NAME"], ats.Task.from_row(row)) for row in state["tasks"])
+        existing = dict((task.name, task) for task in (ats.Task.from_row(row) for row in state["tasks"]))
         actions = ats.plan(tasks, existing, exclusive=exclusive, absent=absent)
         fixes, registry_fix = self.preconditions(state, [a.after for a in actions if a.after is not None])
         steps = fixes + [("call",) + call for action in actions for call in action.calls()]

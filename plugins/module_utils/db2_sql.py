@@ -118,7 +118,7 @@ class ClpSession:
         if schemas:
             statements.append("SELECT ROUTINESCHEMA, ROUTINENAME FROM SYSCAT.ROUTINES WHERE ROUTINETYPE = 'P' "
                               "AND ROUTINESCHEMA IN (%s)" % ", ".join(ats.sql_literal(s) for s in schemas))
-        statements += [ats.LIST_QUERY, "CONNECT RESET"]
+        statements += [ats.CLP_LIST_QUERY, "CONNECT RESET"]
         results = self.clp.run_script(statements, stop_on_error=False)
         connect = results[1]
         if connect.rc >= RC_ERROR:

@@ -79,6 +79,24 @@ def test_task_read_back_compares_equal():
     assert ats.differences(ats.Task.from_row(row(SCHEDULE="5 13 * * 1")), desired) == ["schedule"]
 
 
+def test_clp_read_back_of_names_and_remarks_is_exact():
+    # The CLP's padded table loses a value's outer blanks and shows NULL as `-`: the hex twins are exact.
+    def hexed(**values):
+        extra = {}
+        for key, value in values.items():
+            extra[key] = value.strip() or None if value not in (None, "-") else None
+            extra[key + "_HEX"] = None if value is None else value.encode("utf-8").hex().upper()
+        return row(**extra)
+    for remarks in ("-", "  leading", "trailing  ", "several   inner  blanks", "   ", " - ", "Ünï ✓"):
+        desired = ats.Task.from_params(params(remarks=remarks, name=" odd name "))
+        read = ats.Task.from_row(hexed(REMARKS=remarks, NAME=" odd name "))
+        assert (read.name, read.remarks) == (" odd name ", remarks) and ats.differences(read, desired) == []
+    assert ats.Task.from_row(hexed(REMARKS=None)).remarks is None  # Db2: HEX(NULL) is NULL
+    assert ats.Task.from_row(row(REMARKS=None, REMARKS_HEX="")).remarks is None  # SQLite: hex(NULL) is ''
+    assert ats.Task.from_row(row(REMARKS="  as is ")).remarks == "  as is "  # ibm_db rows: exact already
+    assert "HEX(REMARKS) AS REMARKS_HEX" in ats.CLP_LIST_QUERY and "HEX(" not in ats.LIST_QUERY
+
+
 def test_passed_begin_time_is_not_a_difference():
     now = datetime.datetime(2030, 1, 1)
     desired = ats.Task.from_params(params(begin_timestamp="2029-06-01 00:00"))
