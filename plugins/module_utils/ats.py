@@ -81,9 +81,9 @@ def normalize_cron(schedule, dialect="ats"):
         raise AtsError("schedule is longer than %d characters" % SCHEDULE_MAX)
     parts = schedule.split()
     if len(parts) != 5:
-        raise AtsError("schedule '%s' has %d fields; %s wants exactly 5 (minute hour day-of-month "
+        raise AtsError("schedule has %d fields; %s wants exactly 5 (minute hour day-of-month "
                        "month day-of-week), with no @daily-style shortcuts"
-                       % (schedule.strip(), len(parts), "cron" if dialect == "cron" else "Db2 ATS"))
+                       % (len(parts), "cron" if dialect == "cron" else "Db2 ATS"))
     return " ".join(_cron_field(part.lower(), *spec, dialect=dialect) for part, spec in zip(parts, CRON_FIELDS))
 
 
@@ -150,14 +150,23 @@ def normalize_timestamp(value, label):
             return datetime.datetime.strptime(text, fmt).strftime(DB2_TS)
         except ValueError:
             continue
-    raise AtsError("%s '%s' is not a timestamp (use YYYY-MM-DD HH:MM[:SS] or Db2's YYYY-MM-DD-HH.MM.SS)"
-                   % (label, value))
+    raise AtsError("%s is not a timestamp (use YYYY-MM-DD HH:MM[:SS] or Db2's YYYY-MM-DD-HH.MM.SS)" % label)
+
+
+_ORDINARY = re.compile(r"[A-Za-z_$#@][A-Za-z0-9_$#@]*")
+_DELIMITED = re.compile(r'"(?:[^"]|"")+"')
 
 
 def _identifier(value, label):
-    """Procedure schema and name: ordinary identifiers fold to upper case, as Db2 does."""
+    """Procedure schema and name: ordinary identifiers fold to upper case, as Db2 does; a delimited
+    one ("MixedCase") is kept. Anything else cannot name a procedure and is refused."""
     value = _clean_text(value, label, NAME_MAX, required=True)
-    return value.upper() if re.fullmatch(r"[A-Za-z_$#@][A-Za-z0-9_$#@]*", value) else value
+    if _ORDINARY.fullmatch(value):
+        return value.upper()
+    if _DELIMITED.fullmatch(value):
+        return value
+    raise AtsError("%s must be an SQL identifier (letters, digits, _ $ # @, not starting with a digit) or one in "
+                   "double quotes" % label)
 
 
 class Task:
@@ -187,7 +196,9 @@ class Task:
                 raise AtsError("end_timestamp is earlier than begin_timestamp")
             return cls(
                 name,
-                schedule=normalize_cron(params.get("schedule")) if params.get("schedule") is not None else None,
+                # Db2 takes NULL (run once), but our modules require a schedule: an empty survey answer
+                # arrives as None, and must not become a task that runs once, now.
+                schedule=normalize_cron(params.get("schedule")),
                 procedure_schema=_identifier(params.get("procedure_schema") or "SYSPROC", "procedure_schema"),
                 procedure_name=_identifier(params.get("procedure_name"), "procedure_name"),
                 procedure_input=_clean_text(params.get("procedure_input"), "procedure_input", 2 * 1024 * 1024),

@@ -66,7 +66,7 @@ _NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$]{0,7}$")  # database names and al
 
 def check_database_name(name):
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError("database %r is not a Db2 database name (1-8 letters, digits, @ # $)" % name)
+        raise ValueError("database is not a Db2 database name (1-8 letters, digits, @ # $, not starting with a digit)")
     return name.upper()
 
 

@@ -57,7 +57,9 @@ def test_task_from_params_normalises_and_checks():
                          (dict(name=""), "task name must not be empty"),
                          (dict(remarks="r" * 255), "remarks is 255 bytes"),
                          (dict(max_invocations=-1), "max_invocations must be a whole number >= 0"),
-                         (dict(begin_timestamp="tomorrow"), "begin_timestamp 'tomorrow' is not a timestamp"),
+                         (dict(begin_timestamp="tomorrow"), "begin_timestamp is not a timestamp"),
+                         (dict(procedure_schema="SYS;PROC"), "procedure_schema must be an SQL identifier"),
+                         (dict(procedure_name="$(id)"), "procedure_name must be an SQL identifier"),
                          (dict(begin_timestamp="2099-02-01", end_timestamp="2099-01-01"), "end_timestamp is earlier"),
                          (dict(procedure_input="VALUES('a');\nDROP TABLE X;"), "line breaks")):
         with pytest.raises(ats.AtsError) as err:
@@ -161,3 +163,10 @@ def test_trailing_newline_is_no_cron_item_or_identifier():
     # An identifier with a trailing newline is not an ordinary one: refused before case folding.
     with pytest.raises(ats.AtsError, match="control characters"):
         ats.Task.from_params(params(procedure_name="admin_cmd\n"))
+
+
+def test_a_task_needs_a_schedule():
+    # An empty AWX survey answer reaches the module as None: not a NULL (run once) schedule.
+    for missing in (None, "", "   "):
+        with pytest.raises(ats.AtsError, match="schedule must be a 5-field cron string"):
+            ats.Task.from_params(params(schedule=missing))
