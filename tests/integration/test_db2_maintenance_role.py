@@ -11,6 +11,8 @@ import pytest
 from conftest import run_db2, shared_standin
 from maintenance import cron_command, cron_user_name, exit_statuses, run_as, schedule, work_dir
 
+from ansible_collections.db2ops.docker.plugins.module_utils import backup
+
 
 @pytest.fixture(scope="module")
 def db2(standin_images, docker_client):
@@ -207,3 +209,30 @@ def test_hostile_job_fields_fail_before_any_change(work, cron_user):
         assert "Job %s is not valid: Option %s " % (label, field) in msg, msg
         assert "root id" not in proc.stdout + proc.stderr
         assert cron_file.read_bytes() == before, field
+
+
+def test_offline_backup_script_takes_a_database_name_with_dollar_and_hash(db2):
+    """`$` and `#` are legal in Db2 database names: the job's script matches them literally."""
+    odd, path = "T$D#B", "/database/backup/odd"
+    rc, out = run_db2(db2, "db2 'create database %s'" % odd)
+    assert rc == 0, out
+    script = backup.offline_backup_script(odd, path, "db2inst1", keep=1)
+
+    def job():
+        return subprocess.run(["docker", "exec", "-i", "-u", "root", db2.name, "bash", "-s"], input=script,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    first = job()
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = "%s.0.db2inst1.DBPART000.20200101010101.001" % odd
+    # What the unquoted name became ($D empty): files of another database that pruning must leave alone.
+    decoy = "T#B.0.db2inst1.DBPART000.20200101010101.001"
+    assert run_db2(db2, "cd %s && touch '%s' '%s'" % (path, old, decoy))[0] == 0
+    time.sleep(1)  # the next backup gets a newer timestamp (seconds)
+    second = job()
+    assert second.returncode == 0, second.stdout + second.stderr
+    left = sorted(run_db2(db2, "ls -1 %s" % path)[1].split())
+    newest = [line.split("/")[-1] for line in second.stdout.splitlines() if line.startswith("db2ops: backup image ")]
+    assert len(newest) == 1 and newest[0].startswith(odd + ".0.db2inst1.DBPART000.")
+    assert left == sorted([decoy] + newest), left
+    assert "db2ops: pruned %s/%s" % (path, old) in second.stdout
