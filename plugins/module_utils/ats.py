@@ -222,7 +222,8 @@ class Task:
         except AtsError:
             pass  # keep what Db2 holds; it then differs from any valid desired schedule
         max_invocations = row.get("MAX_INVOCATIONS")
-        return cls(_exact_text(row, "NAME"), schedule=schedule, procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
+        return cls(_exact_text(row, "NAME"), schedule=schedule,
+                   procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
                    procedure_name=text("PROCEDURE_NAME"), procedure_input=text("PROCEDURE_INPUT"),
                    begin_timestamp=_lenient_ts(text("BEGIN_TIME")), end_timestamp=_lenient_ts(text("END_TIME")),
                    max_invocations=None if max_invocations in (None, "") else int(max_invocations),

@@ -181,7 +181,8 @@ def outcomes(ats_db):
     tasks += [module_task("rerun_%s" % r, "db2_ats_task", a) for r, a, _n, _o in data_single]
     tasks += [module_task("info_single", "db2_ats_task_info", dict(container=db2.name, database="TESTDB")),
               module_task("cleanup_single", "db2_ats_tasks", cleanup),
-              module_task("batch", "db2_ats_tasks", batch_args), module_task("batch_rerun", "db2_ats_tasks", batch_args),
+              module_task("batch", "db2_ats_tasks", batch_args),
+              module_task("batch_rerun", "db2_ats_tasks", batch_args),
               module_task("info", "db2_ats_task_info", dict(container=db2.name, database="TESTDB")),
               module_task("cleanup", "db2_ats_tasks", cleanup)]
     proc2, data = run(tmp, play(tasks, tmp / "data.json"), "data")
