@@ -51,12 +51,14 @@ def check_jobs(jobs, instance="db2inst1"):
         return []
     if not isinstance(jobs, list):
         raise JobError("The job list must be a list of jobs (dicts); nothing was changed.")
+    if not isinstance(instance, str) or not USER_NAME.fullmatch(instance):
+        raise JobError(str(InputError("db2_maintenance_instance", "must be an OS user name")))
     result, names = [], {}
     for index, job in enumerate(jobs):
         label = _label(job, index)
         try:
             checked = _check_job(job, instance)
-        except (InputError, ats.AtsError, backup.BackupInputError) as exc:
+        except (InputError, JobError, ats.AtsError, backup.BackupInputError) as exc:
             raise JobError("Job %s is not valid: %s" % (label, _sentence(exc)))
         where = "ats" if checked.get("where", "ats") == "ats" else "cron"
         if (where, checked["name"]) in names:
@@ -82,38 +84,31 @@ def _sentence(exc):
     return text + "."
 
 
-def _problem(field, what):
-    return InputError(field, what)
-
-
 def _check_job(job, instance):
     if not isinstance(job, dict):
-        raise JobError("a job must be a dict (%s)" % NEEDS)
+        raise JobError("it must be a dict (%s)" % NEEDS)
     # Every string, nested ones and unknown keys included: one line of printable text, length-capped.
     check_params(job, long_options=LONG_OPTIONS)
     job = dict(job)
     name, where = job.get("name"), job.get("where", "ats")
     state, kind = job.get("state", "present"), job.get("type", "command")
     if not isinstance(name, str) or not name.strip():
-        raise _problem("name", "is missing or empty (%s)" % NEEDS)
+        raise InputError("name", "is missing or empty (%s)" % NEEDS)
     if len(name.encode("utf-8")) > ats.NAME_MAX:
-        raise _problem("name", "is longer than %d bytes" % ats.NAME_MAX)
+        raise InputError("name", "is longer than %d bytes" % ats.NAME_MAX)
     for field, value, allowed in (("where", where, WHERE), ("state", state, STATES), ("type", kind, TYPES)):
         if value not in allowed:
-            raise _problem(field, "must be one of %s (%s)" % (", ".join(allowed), NEEDS))
+            raise InputError(field, "must be one of %s (%s)" % (", ".join(allowed), NEEDS))
     if not isinstance(job.get("container"), str) or not CONTAINER_NAME.fullmatch(job["container"]):
-        raise _problem("container", "must be a Docker container name or id (letters, digits and _ . -)")
-    for field in ("instance",):
-        if field in job and (not isinstance(job[field], str) or not USER_NAME.fullmatch(job[field])):
-            raise _problem(field, "must be an OS user name (1-30 characters a-z, 0-9, _ or -, not starting with "
-                                  "a digit or -)")
-    if not USER_NAME.fullmatch(str(instance)):
-        raise InputError("db2_maintenance_instance", "must be an OS user name")
+        raise InputError("container", "must be a Docker container name or id (letters, digits and _ . -)")
+    if "instance" in job and (not isinstance(job["instance"], str) or not USER_NAME.fullmatch(job["instance"])):
+        raise InputError("instance", "must be an OS user name (1-30 characters a-z, 0-9, _ or -, not starting with "
+                                     "a digit or -)")
     present = state == "present"
     if present:
         schedule = job.get("schedule")
         if not isinstance(schedule, str):
-            raise _problem("schedule", "is missing (%s)" % NEEDS)
+            raise InputError("schedule", "is missing (%s)" % NEEDS)
         job["schedule"] = _schedule(schedule, "ats" if where == "ats" else "cron")
     elif "schedule" in job and job["schedule"] is not None:
         job["schedule"] = _schedule(str(job["schedule"]), "ats" if where == "ats" else "cron")
@@ -128,23 +123,23 @@ def _schedule(schedule, dialect):
     try:
         return ats.normalize_cron(schedule, dialect=dialect)
     except ats.AtsError as exc:
-        raise _problem("schedule", "is not valid: %s" % exc)
+        raise InputError("schedule", "is not valid: %s" % exc)
 
 
 def _check_ats(job, present):
     if job.get("type", "command") != "command":
-        raise _problem("type", "offline_backup is for host and client jobs (ATS cannot take offline backups)")
+        raise InputError("type", "offline_backup is for host and client jobs (ATS cannot take offline backups)")
     for field in ("command", "docker_host"):
         if field in job:
-            raise _problem(field, "is for host and client jobs, not ats jobs")
+            raise InputError(field, "is for host and client jobs, not ats jobs")
     if job.get("database") is None:
-        raise _problem("database", "is missing (%s)" % NEEDS)
+        raise InputError("database", "is missing (%s)" % NEEDS)
     _database(job["database"], "database")
     procedure = job.get("procedure")
     if not present:
         return
     if not isinstance(procedure, dict) or not procedure.get("name"):
-        raise _problem("procedure", "must be a dict with at least a name (%s)" % NEEDS)
+        raise InputError("procedure", "must be a dict with at least a name (%s)" % NEEDS)
     try:
         # The same checks db2_ats_tasks makes: identifiers, sizes, remarks.
         ats.Task.from_params(dict(name=job["name"], schedule=job["schedule"],
@@ -152,36 +147,36 @@ def _check_ats(job, present):
                                   procedure_name=procedure.get("name"), procedure_input=procedure.get("input"),
                                   remarks=job.get("remarks")))
     except ats.AtsError as exc:
-        raise _problem("procedure or remarks", "is not valid: %s" % exc)
+        raise InputError("procedure or remarks", "is not valid: %s" % exc)
 
 
 def _check_cron(job, where, kind, present):
     if "procedure" in job:
-        raise _problem("procedure", "is for ats jobs; host and client jobs take a command or type=offline_backup")
+        raise InputError("procedure", "is for ats jobs; host and client jobs take a command or type=offline_backup")
     if where == "client":
         host = job.get("docker_host")
         if not isinstance(host, str) or not DOCKER_HOST.fullmatch(host):
-            raise _problem("docker_host", "must be tcp://HOST:PORT (or ssh://[USER@]HOST) for a client job")
+            raise InputError("docker_host", "must be tcp://HOST:PORT (or ssh://[USER@]HOST) for a client job")
     elif "docker_host" in job:
-        raise _problem("docker_host", "is for client jobs only")
+        raise InputError("docker_host", "is for client jobs only")
     if kind == "offline_backup":
         if "command" in job:
-            raise _problem("command", "cannot go with type=offline_backup")
+            raise InputError("command", "cannot go with type=offline_backup")
         if present or "database" in job:
             _database(job.get("database"), "database", backup_rule=True)
         if "path" in job and job["path"] is not None:
             try:
                 backup.check_path(job["path"])
             except backup.BackupInputError:
-                raise _problem("path", "must be an absolute path of letters, digits and _ . @ + - only")
+                raise InputError("path", "must be an absolute path of letters, digits and _ . @ + - only")
         keep = job.get("keep")
         if keep is not None and not (isinstance(keep, int) and not isinstance(keep, bool) and keep >= 1) \
                 and not (isinstance(keep, str) and keep.strip().isdigit() and int(keep) >= 1):
-            raise _problem("keep", "must be a whole number of backups of at least 1")
+            raise InputError("keep", "must be a whole number of backups of at least 1")
         return
     command = job.get("command")
     if present and (not isinstance(command, str) or not command.strip()):
-        raise _problem("command", "is missing or empty (%s)" % NEEDS)
+        raise InputError("command", "is missing or empty (%s)" % NEEDS)
 
 
 def _database(value, field, backup_rule=False):
@@ -189,5 +184,5 @@ def _database(value, field, backup_rule=False):
     try:
         backup.check_database(value) if backup_rule else check_database_name(value)
     except (ValueError, TypeError):
-        raise _problem(field, "must be a Db2 database name (1-8 letters, digits, @ # $%s, not starting with a digit)"
-                       % (" _" if backup_rule else ""))
+        raise InputError(field, "must be a Db2 database name (1-8 letters, digits, @ # $%s, not starting with a digit)"
+                         % (" _" if backup_rule else ""))

@@ -153,3 +153,8 @@ def test_the_filter_fails_with_the_same_line():
     with pytest.raises(AnsibleFilterError, match="Option db2_maintenance_instance must be an OS user name"):
         db2_maintenance_jobs([host()], instance_owner="db2inst1 ; id")
     assert db2_maintenance_jobs([host()], instance_owner="db2inst9")[0]["command"] == "db2 list"
+
+
+def test_a_job_that_is_no_dict_or_a_list_that_is_no_list():
+    assert failure(["just a string"]).startswith("Job #1 is not valid: it must be a dict")
+    assert failure({"name": "x"}).startswith("The job list must be a list")
