@@ -147,8 +147,9 @@ def read_list(db2):
 def ats_db(standin_images, docker_client, tmp_path_factory):
     with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-atsbad") as container:
         tmp = tmp_path_factory.mktemp("atsbad")
-        setup = [module_task("setup", "db2_ats_tasks", dict(container=container.name, database="TESTDB",
-                                                             tasks=[base_task("BASELINE")], create_systoolspace=True))]
+        args = dict(container=container.name, database="TESTDB", tasks=[base_task("BASELINE")],
+                    create_systoolspace=True)
+        setup = [module_task("setup", "db2_ats_tasks", args)]
         proc, results = run(tmp, play(setup, tmp / "setup.json"), "setup")
         assert results["setup"]["changed"] and not results["setup"].get("failed"), results["setup"]
         yield container, tmp
@@ -226,4 +227,4 @@ def test_data_is_stored_literally_read_back_equal_and_rerun_unchanged(outcomes):
 def test_remarks_with_blanks_or_a_dash_read_back_equal(outcomes):
     listed = {task["name"]: task for task in outcomes["data"]["info"]["tasks"]}
     assert {key: listed["R-%s" % key]["remarks"] for key in REMARKS} == REMARKS
-    assert not [a for a in outcomes["data"]["batch_rerun"]["actions"]]
+    assert outcomes["data"]["batch_rerun"]["actions"] == []
