@@ -115,7 +115,7 @@ def parse_images(listing, path):
 
 def list_images(clp, path):
     """Backup images under path in the container (empty when the directory does not exist)."""
-    result = clp.shell("ls -ln %s 2>/dev/null || true" % path)
+    result = clp.shell("ls -ln -- %s 2>/dev/null || true" % shlex.quote(path))
     return parse_images(result.stdout, path)
 
 
@@ -212,7 +212,7 @@ def run_restore(clp, database, path, timestamp, into=None, target_exists=True, f
         if exc.code != "SQL2537N":
             raise
     logtarget = "%s/logs-%s-%s" % (path, target, timestamp)
-    clp.shell("mkdir -p %s" % logtarget)
+    clp.shell("mkdir -p -- %s" % shlex.quote(logtarget))  # the name may hold `$`: a word, never expanded
     online = restore_statements(database, path, timestamp, into=into, online_image=True, logtarget=logtarget)
     clp.run_script(online)
     return True, prelude + online

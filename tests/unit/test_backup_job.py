@@ -2,12 +2,14 @@
 import re
 import shlex
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.db2ops.docker.plugins.filter.db2_offline_backup_script import db2_offline_backup_script
 from ansible_collections.db2ops.docker.plugins.module_utils import backup
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, Db2Message
 
 
 def make_images(directory, names):
@@ -170,3 +172,28 @@ def test_ere_escape_is_literal_for_grep():
         done = subprocess.run(["grep", "-Ex", pattern], input="%s\nother\n" % name, capture_output=True, text=True,
                               check=False)
         assert done.stdout == name + "\n" and done.stderr == "", (name, done.stderr)
+
+
+class ShellClp:
+    """Runs the shell commands it is given in a real bash; the CLP fails like Db2 on an online image."""
+
+    def __init__(self):
+        self.scripts = []
+
+    def shell(self, command):
+        done = subprocess.run(["bash", "-uc", command], capture_output=True, text=True, check=False)
+        return SimpleNamespace(stdout=done.stdout, stderr=done.stderr, rc=done.returncode)
+
+    def run_script(self, statements):
+        self.scripts.append(statements)
+        if len(self.scripts) == 1:
+            raise Db2Error("online image", db2_message=Db2Message("SQL2537", "N", "Roll-forward is required"))
+
+
+def test_restore_log_directory_and_listing_take_an_odd_name_literally(tmp_path):
+    clp = ShellClp()
+    rolled, commands = backup.run_restore(clp, ODD, str(tmp_path), "20240101010101", target_exists=False)
+    assert rolled and (tmp_path / ("logs-%s-20240101010101" % ODD)).is_dir()
+    assert "LOGTARGET %s/logs-%s-20240101010101" % (tmp_path, ODD) in commands[0]
+    make_images(tmp_path, ["%s.0.db2inst1.DBPART000.20240101010101.001" % ODD])
+    assert [i["database"] for i in backup.list_images(clp, str(tmp_path))] == [ODD]
