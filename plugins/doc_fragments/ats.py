@@ -35,4 +35,11 @@ notes:
   - The preconditions are checked only when tasks are added or changed; removing tasks needs none of them.
   - Everything (task values, the database, the procedures in C(SYSCAT.ROUTINES), the preconditions) is
     checked before the first change, so bad input fails with one line and changes nothing.
+  - Every string option, task lists included, must be one line of printable text (no line breaks, NUL or other
+    control characters) of at most 4096 characters (C(procedure_input) up to 1 MiB). O(container) must be a
+    container name or id, not a pattern. The error names the option, never the value.
+  - Task names, C(procedure_input) and C(remarks) are data - C(;), quotes, C($(...)), C({{ }}) or non-ASCII text
+    are stored literally and read back equal. Names and remarks are read back exactly (with their blanks, and a
+    remark C(-) is not taken for NULL), so a rerun changes nothing. C(procedure_schema) and C(procedure_name) must
+    be SQL identifiers, ordinary or in double quotes.
 """

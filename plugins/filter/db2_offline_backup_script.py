@@ -19,7 +19,9 @@ description:
     deactivates the database, takes an offline C(BACKUP DATABASE ... TO path), activates the
     database again when it was active, and on success deletes all but the newest O(_input.keep) backups.
   - Offline means the database, not the container; the instance stays up, as BACKUP needs it.
-  - Bad input (database name, path, keep) fails the task before anything is written.
+  - Bad input (database name, path, keep, instance owner) fails the task before anything is written.
+  - Every word of the script is quoted, so a database name with C($), C(#) or C(@) (legal in Db2) is matched
+    literally by the C(ls) and the pruning, never expanded by the shell.
 options:
   _input:
     description: The job.
@@ -47,7 +49,7 @@ options:
         type: bool
         default: false
   instance_owner:
-    description: The instance owner.
+    description: The instance owner, an OS user name (C(a-z), C(0-9), C(_), C(-); 1-30 characters).
     type: str
     default: db2inst1
 """

@@ -35,6 +35,11 @@ LIST_COLUMNS = ("NAME", "TASKID", "OWNER", "BEGIN_TIME", "END_TIME", "MAX_INVOCA
 STATUS_COLUMNS = ("NAME", "TASKID", "STATUS", "INVOCATION", "BEGIN_TIME", "END_TIME", "SQLCODE",
                   "SQLSTATE", "RC")
 LIST_QUERY = "SELECT %s FROM SYSTOOLS.ADMIN_TASK_LIST ORDER BY NAME" % ", ".join(LIST_COLUMNS)
+# The CLP prints a padded table: a value's leading and trailing blanks vanish in the padding and a
+# remark `-` reads as NULL, so a rerun saw a difference every time. Over the CLP, name and remarks
+# (free text) are also read as hex (HEX is NULL for NULL in Db2, '' in the stand-in's SQLite).
+CLP_LIST_QUERY = ("SELECT %s, HEX(NAME) AS NAME_HEX, HEX(REMARKS) AS REMARKS_HEX FROM SYSTOOLS.ADMIN_TASK_LIST "
+                  "ORDER BY NAME" % ", ".join(LIST_COLUMNS))
 STATUS_QUERY = ("SELECT %s FROM SYSTOOLS.ADMIN_TASK_STATUS ORDER BY NAME, INVOCATION"
                 % ", ".join(STATUS_COLUMNS))
 SYSTOOLSPACE_QUERY = "SELECT TBSPACE FROM SYSCAT.TABLESPACES WHERE TBSPACE = 'SYSTOOLSPACE'"
@@ -60,25 +65,31 @@ CRON_FIELDS = (
 _CRON_ITEM = re.compile(r"^(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?$")
 
 
-def normalize_cron(schedule):
+def normalize_cron(schedule, dialect="ats"):
     """The schedule checked and in canonical form: single blanks, names lower-case.
 
-    Raises AtsError naming the field and the value that is wrong.
+    dialect "cron" is what Debian's cron (Vixie cron) reads in /etc/cron.d: the same fields, but a
+    step needs `*` or a range before it (`5/10` is refused there, and one bad line makes cron ignore
+    the whole file). Raises AtsError naming the field and the value that is wrong.
     """
     if not isinstance(schedule, str) or not schedule.strip():
         raise AtsError("schedule must be a 5-field cron string such as '5 13 * * *'")
-    parts = schedule.split()
-    if len(parts) != 5:
-        raise AtsError("schedule '%s' has %d fields; Db2 ATS wants exactly 5 (minute hour day-of-month "
-                       "month day-of-week), with no @daily-style shortcuts" % (schedule, len(parts)))
+    if re.search(r"[\x00-\x1f\x7f]", schedule):
+        # a line break would end the cron entry (or the statement) and start another one
+        raise AtsError("schedule must be one line: it contains a line break or another control character")
     if len(schedule) > SCHEDULE_MAX:
         raise AtsError("schedule is longer than %d characters" % SCHEDULE_MAX)
-    return " ".join(_cron_field(part.lower(), *spec) for part, spec in zip(parts, CRON_FIELDS))
+    parts = schedule.split()
+    if len(parts) != 5:
+        raise AtsError("schedule has %d fields; %s wants exactly 5 (minute hour day-of-month "
+                       "month day-of-week), with no @daily-style shortcuts"
+                       % (len(parts), "cron" if dialect == "cron" else "Db2 ATS"))
+    return " ".join(_cron_field(part.lower(), *spec, dialect=dialect) for part, spec in zip(parts, CRON_FIELDS))
 
 
-def _cron_field(text, label, low, high, names):
+def _cron_field(text, label, low, high, names, dialect="ats"):
     for item in text.split(","):
-        match = _CRON_ITEM.match(item)
+        match = _CRON_ITEM.fullmatch(item)
         if not match:
             raise AtsError("schedule field %s '%s': '%s' is not a value, range, list or step (%s)"
                            % (label, text, item, _allowed(low, high, names)))
@@ -86,6 +97,9 @@ def _cron_field(text, label, low, high, names):
             raise AtsError("schedule field %s '%s': step must be at least 1" % (label, text))
         if match.group(1) == "*":
             continue
+        if dialect == "cron" and match.group(2) is not None and "-" not in match.group(1):
+            raise AtsError("schedule field %s '%s': cron takes a step after * or a range only (*/n, a-b/n)"
+                           % (label, text))
         bounds = [_cron_value(value, label, text, low, high, names) for value in match.group(1).split("-")]
         if len(bounds) == 2 and bounds[0] > bounds[1]:
             raise AtsError("schedule field %s '%s': range %s runs backwards" % (label, text, match.group(1)))
@@ -136,14 +150,23 @@ def normalize_timestamp(value, label):
             return datetime.datetime.strptime(text, fmt).strftime(DB2_TS)
         except ValueError:
             continue
-    raise AtsError("%s '%s' is not a timestamp (use YYYY-MM-DD HH:MM[:SS] or Db2's YYYY-MM-DD-HH.MM.SS)"
-                   % (label, value))
+    raise AtsError("%s is not a timestamp (use YYYY-MM-DD HH:MM[:SS] or Db2's YYYY-MM-DD-HH.MM.SS)" % label)
+
+
+_ORDINARY = re.compile(r"[A-Za-z_$#@][A-Za-z0-9_$#@]*")
+_DELIMITED = re.compile(r'"(?:[^"]|"")+"')
 
 
 def _identifier(value, label):
-    """Procedure schema and name: ordinary identifiers fold to upper case, as Db2 does."""
+    """Procedure schema and name: ordinary identifiers fold to upper case, as Db2 does; a delimited
+    one ("MixedCase") is kept. Anything else cannot name a procedure and is refused."""
     value = _clean_text(value, label, NAME_MAX, required=True)
-    return value.upper() if re.match(r"^[A-Za-z_$#@][A-Za-z0-9_$#@]*$", value) else value
+    if _ORDINARY.fullmatch(value):
+        return value.upper()
+    if _DELIMITED.fullmatch(value):
+        return value
+    raise AtsError("%s must be an SQL identifier (letters, digits, _ $ # @, not starting with a digit) or one in "
+                   "double quotes" % label)
 
 
 class Task:
@@ -173,7 +196,9 @@ class Task:
                 raise AtsError("end_timestamp is earlier than begin_timestamp")
             return cls(
                 name,
-                schedule=normalize_cron(params.get("schedule")) if params.get("schedule") is not None else None,
+                # Db2 takes NULL (run once), but our modules require a schedule: an empty survey answer
+                # arrives as None, and must not become a task that runs once, now.
+                schedule=normalize_cron(params.get("schedule")),
                 procedure_schema=_identifier(params.get("procedure_schema") or "SYSPROC", "procedure_schema"),
                 procedure_name=_identifier(params.get("procedure_name"), "procedure_name"),
                 procedure_input=_clean_text(params.get("procedure_input"), "procedure_input", 2 * 1024 * 1024),
@@ -197,11 +222,12 @@ class Task:
         except AtsError:
             pass  # keep what Db2 holds; it then differs from any valid desired schedule
         max_invocations = row.get("MAX_INVOCATIONS")
-        return cls(text("NAME"), schedule=schedule, procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
+        return cls(_exact_text(row, "NAME"), schedule=schedule,
+                   procedure_schema=(text("PROCEDURE_SCHEMA") or "").strip(),
                    procedure_name=text("PROCEDURE_NAME"), procedure_input=text("PROCEDURE_INPUT"),
                    begin_timestamp=_lenient_ts(text("BEGIN_TIME")), end_timestamp=_lenient_ts(text("END_TIME")),
                    max_invocations=None if max_invocations in (None, "") else int(max_invocations),
-                   remarks=text("REMARKS"))
+                   remarks=_exact_text(row, "REMARKS"))
 
     def as_dict(self):
         result = dict(name=self.name)
@@ -212,6 +238,17 @@ class Task:
         """The cookbook's "crontab -l" view of this task."""
         call = "%s.%s (%s)" % (self.procedure_schema, self.procedure_name, self.procedure_input or "")
         return '%s    call %s; -- "%s"' % (self.schedule or "-", call, self.name)
+
+
+def _exact_text(row, key):
+    """A column as stored: from its KEY_HEX twin when the row has one (CLP reads), else as given (ibm_db)."""
+    shown, encoded = row.get(key), row.get(key + "_HEX")
+    if not encoded:
+        return None if shown is None else ("" if encoded == "" else str(shown))
+    try:
+        return bytes.fromhex(encoded).decode("utf-8")
+    except ValueError:  # not UTF-8 (a non-Unicode database): what the CLP showed is the best there is
+        return None if shown is None else str(shown)
 
 
 def _lenient_ts(value):

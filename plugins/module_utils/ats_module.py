@@ -39,8 +39,11 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     docker_argument_spec,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import CONTAINER_NAME, fail_on_bad_params
 
 NOTHING = "Nothing was changed."
+# ADMIN_TASK_ADD's input is SQL (a CLOB): long, but one line like every other option.
+LONG_OPTIONS = ("procedure_input", "tasks.procedure_input")
 
 # ADMIN_TASK_ADD parameters as module options (name handled by each module).
 TASK_OPTIONS = dict(
@@ -79,10 +82,18 @@ class AtsRunner:
         self.params = module.params
         self.commands = []
         self.session = None
+        # Every string option (task lists included) through the one gate, before anything runs.
+        fail_on_bad_params(module, long_options=LONG_OPTIONS)
         try:
             self.database = check_database_name(self.params["database"])
-        except ValueError as exc:
-            self.fail(str(exc))
+        except ValueError:
+            self.fail("Option database must be a Db2 database name (1-8 letters, digits, @ # $, not starting with "
+                      "a digit). %s" % NOTHING)
+        container = self.params["container"]
+        # A name, never a pattern: find_db2_containers would take `db2*` as a glob.
+        if self.params["transport"] == "docker_exec" and not CONTAINER_NAME.fullmatch(container or ""):
+            self.fail("Option container must be a Docker container name or id (letters, digits and _ . -). %s"
+                      % NOTHING)
         self.session = self._open()
 
     def fail(self, msg, **kwargs):
@@ -157,7 +168,7 @@ class AtsRunner:
     def sync(self, tasks, exclusive=False, absent=(), only=None):
         """Make the task set match; returns the module result (diff and tasks limited to `only`)."""
         state = self.read(procedures=[(t.procedure_schema, t.procedure_name) for t in tasks])
-        existing = dict((row["NAME"], ats.Task.from_row(row)) for row in state["tasks"])
+        existing = dict((task.name, task) for task in (ats.Task.from_row(row) for row in state["tasks"]))
         actions = ats.plan(tasks, existing, exclusive=exclusive, absent=absent)
         fixes, registry_fix = self.preconditions(state, [a.after for a in actions if a.after is not None])
         steps = fixes + [("call",) + call for action in actions for call in action.calls()]

@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, instance_shell
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import exec_in_container
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
 
 # Db2 9.7+ names a backup image DBALIAS.TYPE.INSTANCE.DBPARTnnn.TIMESTAMP.SEQ; type 0 = full
 # database backup (IBM docs: "Backup overview", image naming).
@@ -23,6 +24,7 @@ IMAGE_NAME = re.compile(r"^(?P<database>[A-Z0-9@#$_]+)\.(?P<type>\d)\.(?P<instan
                         r"\.(?P<timestamp>\d{14})\.(?P<sequence>\d{3})$")
 BACKUP_DONE = re.compile(r"Backup successful\. The timestamp for this backup image is\s*:\s*(\d{14})")
 # Paths and names go into CLP statements: only characters that need no quoting are accepted.
+# Check with fullmatch: a pattern ending in `$` also accepts a trailing newline with match().
 SAFE_PATH = re.compile(r"^/[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*/?$")
 DATABASE_NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}$")
 TIMESTAMP = re.compile(r"^\d{14}$")
@@ -34,16 +36,29 @@ class BackupInputError(ValueError):
 
 
 def check_path(path, what="path"):
-    if not path or not SAFE_PATH.match(path) or "/../" in path + "/" or path.endswith("/.."):
+    if not path or not SAFE_PATH.fullmatch(path) or "/../" in path + "/" or path.endswith("/.."):
         raise BackupInputError("%s %r must be an absolute path of letters, digits and _ . @ + - only" % (what, path))
     return path.rstrip("/") or "/"
 
 
 def check_database(name):
-    if not name or not DATABASE_NAME.match(name):
+    if not isinstance(name, str) or not DATABASE_NAME.fullmatch(name):
         raise BackupInputError("%r is not a Db2 database name (1-8 characters: letters, digits, @ # $ _, "
                                "not starting with a digit)" % (name,))
     return name.upper()
+
+
+def check_instance(name):
+    """The instance owner: an OS user name (it is a word in the scripts run as root)."""
+    if not isinstance(name, str) or not USER_NAME.fullmatch(name):
+        raise BackupInputError("instance must be an OS user name (1-30 characters a-z, 0-9, _ or -, not starting "
+                               "with a digit or -)")
+    return name
+
+
+def ere_escape(text):
+    """`text` as a literal in a `grep -E` pattern (re.escape would also escape # and @, which grep warns about)."""
+    return re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", text)
 
 
 def backup_statements(database, path, online=False, compress=False, include_logs=True):
@@ -89,7 +104,7 @@ def parse_images(listing, path):
         if len(parts) < 2:
             continue
         name, size = parts[-1], parts[4] if len(parts) >= 7 else None
-        match = IMAGE_NAME.match(name)
+        match = IMAGE_NAME.fullmatch(name)
         if not match:
             continue
         image = match.groupdict()
@@ -100,7 +115,7 @@ def parse_images(listing, path):
 
 def list_images(clp, path):
     """Backup images under path in the container (empty when the directory does not exist)."""
-    result = clp.shell("ls -ln %s 2>/dev/null || true" % path)
+    result = clp.shell("ls -ln -- %s 2>/dev/null || true" % shlex.quote(path))
     return parse_images(result.stdout, path)
 
 
@@ -197,7 +212,7 @@ def run_restore(clp, database, path, timestamp, into=None, target_exists=True, f
         if exc.code != "SQL2537N":
             raise
     logtarget = "%s/logs-%s-%s" % (path, target, timestamp)
-    clp.shell("mkdir -p %s" % logtarget)
+    clp.shell("mkdir -p -- %s" % shlex.quote(logtarget))  # the name may hold `$`: a word, never expanded
     online = restore_statements(database, path, timestamp, into=into, online_image=True, logtarget=logtarget)
     clp.run_script(online)
     return True, prelude + online
@@ -205,21 +220,27 @@ def run_restore(clp, database, path, timestamp, into=None, target_exists=True, f
 
 def image_pattern(database, instance):
     """`grep -E` pattern of the full-backup image files of one database (the IMAGE_NAME layout)."""
-    return r"^%s\.0\.%s\.DBPART[0-9]{3}\.[0-9]{14}\.[0-9]{3}$" % (re.escape(database), re.escape(instance))
+    return r"^%s\.0\.%s\.DBPART[0-9]{3}\.[0-9]{14}\.[0-9]{3}$" % (ere_escape(database), ere_escape(instance))
 
 
 def prune_command(path, database, instance, keep):
     """Shell command: delete the images of all but the newest `keep` backups of database in path.
 
     An image with several files (sequence .001, .002 ...) counts once; each deleted file is printed.
+    Every word is quoted: a database name may hold `$` or `#`, matched literally, never expanded.
     """
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
         raise BackupInputError("keep must be a whole number of backups of at least 1, not %r" % (keep,))
-    return ("ls -1 %(path)s | grep -E %(pattern)s | sed -E 's/^.*\\.([0-9]{14})\\.[0-9]{3}$/\\1/' | sort -u "
+    return ("ls -1 -- %(path)s | grep -E %(pattern)s | sed -E 's/^.*\\.([0-9]{14})\\.[0-9]{3}$/\\1/' | sort -u "
             "| head -n -%(keep)d | while read -r ts; do for f in %(path)s/%(glob)s.\"$ts\".*; do "
             "rm -f -- \"$f\" && echo \"db2ops: pruned $f\"; done; done"
-            % dict(path=path, pattern=shlex.quote(image_pattern(database, instance)), keep=keep,
-                   glob="%s.0.%s.DBPART[0-9][0-9][0-9]" % (database, instance)))
+            % dict(path=shlex.quote(path), pattern=shlex.quote(image_pattern(database, instance)), keep=keep,
+                   glob=image_glob(database, instance)))
+
+
+def image_glob(database, instance):
+    """Shell glob of the full-backup image files of one database, its names quoted (`$ts`, `*` follow)."""
+    return "%s.0.%s.DBPART[0-9][0-9][0-9]" % (shlex.quote(database), shlex.quote(instance))
 
 
 # As the instance owner, with @TOKENS@ filled in by offline_backup_script(). The ERE for the
@@ -236,9 +257,9 @@ stamp=$(printf '%s' "$out" | tr -s ' \n' '  ' | grep -Eo 'Backup successful\. Th
 status=0
 if [ -z "$stamp" ]; then
   status=$(( rc > 0 ? rc : 1 ))
-  echo "db2ops: offline backup of @DB@ failed (CLP return code $rc)"
+  echo "db2ops: offline backup of "@DB@" failed (CLP return code $rc)"
 else
-  ls -1 @PATH@/@DB@.0.@INST@.DBPART*."$stamp".* | sed 's/^/db2ops: backup image /'
+  ls -1 -- @PATH@/@GLOB@."$stamp".* | sed 's/^/db2ops: backup image /'
 fi
 if [ "$was_active" = 1 ]; then
   db2 -v @ACTIVATE@
@@ -264,20 +285,24 @@ def offline_backup_script(database, path, instance, keep=None, force_application
     """
     database = check_database(database)
     path = check_path(path, "path")
+    instance = check_instance(instance)
     prune = prune_command(path, database, instance, keep) if keep is not None else ":"
     statements = force_statements() if force_applications else []
     statements += backup_statements(database, path, online=False, compress=compress)
     as_instance = _OFFLINE_BACKUP
-    for token, value in (("@ACTIVE_RE@", shlex.quote(r"^ *Database name *= *%s *$" % re.escape(database))),
+    # Every token is a quoted shell word: @DB@ inside a double-quoted message closes and reopens it.
+    for token, value in (("@ACTIVE_RE@", shlex.quote(r"^ *Database name *= *%s *$" % ere_escape(database))),
                          ("@STATEMENTS@", "\n".join(statement + ";" for statement in statements)),
                          ("@ACTIVATE@", shlex.quote(activate_statement(database))), ("@PRUNE@", prune),
-                         ("@PATH@", path), ("@DB@", database), ("@INST@", instance)):
+                         ("@PATH@", shlex.quote(path)), ("@GLOB@", image_glob(database, instance)),
+                         ("@DB@", shlex.quote(database))):
         as_instance = as_instance.replace(token, value)
     return "\n".join([
         "# db2ops offline backup of %s to %s: generated by db2ops.docker, run as root in the container" % (database, path),
         "set -u",
-        "sh -c %s sh %s %s || { echo 'db2ops: backup path %s cannot be created or written by %s'; exit 1; }"
-        % (shlex.quote(PREPARE_DIRECTORY), path, shlex.quote(instance), path, instance),
+        "sh -c %s sh %s %s || { echo %s; exit 1; }"
+        % (shlex.quote(PREPARE_DIRECTORY), shlex.quote(path), shlex.quote(instance),
+           shlex.quote("db2ops: backup path %s cannot be created or written by %s" % (path, instance))),
         "exec su -s /bin/bash %s -c %s </dev/null" % (shlex.quote(instance), shlex.quote(instance_shell(as_instance))),
         "",
     ])

@@ -65,8 +65,8 @@ _NAME = re.compile(r"^[A-Za-z@#$][A-Za-z0-9@#$]{0,7}$")  # database names and al
 
 
 def check_database_name(name):
-    if not _NAME.match(name or ""):
-        raise ValueError("database %r is not a Db2 database name (1-8 letters, digits, @ # $)" % name)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError("database is not a Db2 database name (1-8 letters, digits, @ # $, not starting with a digit)")
     return name.upper()
 
 
@@ -118,7 +118,7 @@ class ClpSession:
         if schemas:
             statements.append("SELECT ROUTINESCHEMA, ROUTINENAME FROM SYSCAT.ROUTINES WHERE ROUTINETYPE = 'P' "
                               "AND ROUTINESCHEMA IN (%s)" % ", ".join(ats.sql_literal(s) for s in schemas))
-        statements += [ats.LIST_QUERY, "CONNECT RESET"]
+        statements += [ats.CLP_LIST_QUERY, "CONNECT RESET"]
         results = self.clp.run_script(statements, stop_on_error=False)
         connect = results[1]
         if connect.rc >= RC_ERROR:

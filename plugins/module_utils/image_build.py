@@ -45,6 +45,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     NotFound,
     _api_message,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import is_sha512_hash, sha512_crypt
 
 LABEL_HASH = "db2ops.image.hash"
@@ -58,7 +59,6 @@ DEFAULT_ALLOWED_DIRS = ("/var/db2_setup/include", "/var/db2_setup/lib", "/var/cu
 # Made at every container start by IBM's setup (create_users): images must leave them alone.
 RESERVED_USERS = {"root", "db2inst1", "db2fenc1", "dasusr1"}
 RESERVED_UIDS = {0, 1000, 1001}
-USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,29}$")
 LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 READY_LINE = "(*) Setup has completed."
 

@@ -23,6 +23,11 @@ MAX_TEXT = 4096
 # Multi-line text (SQL, scripts, file contents) may be long, not unbounded.
 MAX_MULTILINE = 1024 * 1024
 
+# OS user names (instance owners, users in images): useradd's portable rule, 30 characters as Db2 allows.
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,29}$")
+# Docker's container name rule (daemon/names: validContainerNamePattern); a container id fits it too.
+CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NAMES = {"\x00": "NUL", "\n": "newline", "\r": "carriage return", "\t": "tab", "\x1b": "escape"}

@@ -151,7 +151,7 @@ def main():
         path = check_path(p["path"])
         database = check_database(p["database"])
         into = check_database(p["into"]) if p["into"] else None
-        if p["timestamp"] != "latest" and not TIMESTAMP.match(p["timestamp"]):
+        if p["timestamp"] != "latest" and not TIMESTAMP.fullmatch(p["timestamp"]):
             raise BackupInputError("timestamp %r is neither YYYYMMDDhhmmss nor 'latest'" % p["timestamp"])
         inspect = open_running_db2(docker.api, p["container"])
         facts = db2_facts(docker.api, inspect)

@@ -125,7 +125,7 @@ def test_an_ats_task_runs_and_shows_in_status(run, db2):
     (dict(tasks=[task("B1"), dict(task("B2"), procedure_schema="DBA", procedure_name="NOPROC")]),
      "Procedure DBA.NOPROC does not exist in database TESTDB"),
     (dict(tasks=[task("B1")], database="NODB"), "SQL1013N"),
-    (dict(tasks=[task("B1", procedure_input="VALUES('a\nb')")]), "line breaks"),
+    (dict(tasks=[task("B1", procedure_input="VALUES('a\nb')")]), "Option tasks[0].procedure_input contains a newline"),
     (dict(tasks=[task("B1"), task("B1")]), "listed twice"),
 ])
 def test_bad_input_fails_clearly_and_changes_nothing(run, names, bad, message):

@@ -2,6 +2,7 @@
 host cron entry that, run by hand through its wrapper as the cron user, executes in the
 container (docker exec without -it), with a lock, a log and a failure notification.
 """
+import json
 import re
 import subprocess
 import time
@@ -9,6 +10,8 @@ import time
 import pytest
 from conftest import run_db2, shared_standin
 from maintenance import cron_command, cron_user_name, exit_statuses, run_as, schedule, work_dir
+
+from ansible_collections.db2ops.docker.plugins.module_utils import backup
 
 
 @pytest.fixture(scope="module")
@@ -176,5 +179,60 @@ def test_offline_backup_bad_input_changes_nothing(work, cron_user, db2):
             dict(name="bad", where="host", type="offline_backup", container=db2.name, database="TESTDB",
                  path="/database/backup; rm -rf /", schedule="0 1 * * *")]
     proc = schedule(work, cron_user, jobs)
-    assert proc.returncode != 0 and "job bad: path '/database/backup; rm -rf /' must be an absolute path" in proc.stdout
+    assert proc.returncode != 0 and "Job bad is not valid: Option path must be an absolute path" in proc.stdout
+    assert "rm -rf" not in proc.stdout
     assert not (work / "cron_db2ops").exists() and not (work / "lib").exists()
+
+
+HOSTILE_JOBS = [  # (field, job): each would add a cron line that runs as root if written
+    ("command", dict(command="true\n* * * * * root id >/tmp/x #")),
+    ("name", dict(name="evil\n* * * * * root id >/tmp/x #")),
+    ("container", dict(container="db2server\n* * * * * root id >/tmp/x #")),
+    ("schedule", dict(schedule="5/10 * * * *")),  # cron would ignore the whole file for this line
+]
+
+
+def test_hostile_job_fields_fail_before_any_change(work, cron_user):
+    good = dict(name="ok", where="host", container="db2server", schedule="* * * * *", command="true")
+    proc = schedule(work, cron_user, [good])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cron_file = work / "cron_db2ops"
+    before = cron_file.read_bytes()
+    for field, change in HOSTILE_JOBS:
+        bad = dict(good, name="evil")
+        bad.update(change)
+        proc = schedule(work, cron_user, [good, bad])
+        fatal = [line for line in proc.stdout.splitlines() if line.startswith("fatal:")]
+        assert proc.returncode != 0 and len(fatal) == 1, proc.stdout
+        msg = json.loads(fatal[0].split("=> ", 1)[1])["msg"]
+        label = "#2" if field == "name" else "evil"
+        assert "Job %s is not valid: Option %s " % (label, field) in msg, msg
+        assert "root id" not in proc.stdout + proc.stderr
+        assert cron_file.read_bytes() == before, field
+
+
+def test_offline_backup_script_takes_a_database_name_with_dollar_and_hash(db2):
+    """`$` and `#` are legal in Db2 database names: the job's script matches them literally."""
+    odd, path = "T$D#B", "/database/backup/odd"
+    rc, out = run_db2(db2, "db2 'create database %s'" % odd)
+    assert rc == 0, out
+    script = backup.offline_backup_script(odd, path, "db2inst1", keep=1)
+
+    def job():
+        return subprocess.run(["docker", "exec", "-i", "-u", "root", db2.name, "bash", "-s"], input=script,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    first = job()
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = "%s.0.db2inst1.DBPART000.20200101010101.001" % odd
+    # What the unquoted name became ($D empty): files of another database that pruning must leave alone.
+    decoy = "T#B.0.db2inst1.DBPART000.20200101010101.001"
+    assert run_db2(db2, "cd %s && touch '%s' '%s'" % (path, old, decoy))[0] == 0
+    time.sleep(1)  # the next backup gets a newer timestamp (seconds)
+    second = job()
+    assert second.returncode == 0, second.stdout + second.stderr
+    left = sorted(run_db2(db2, "ls -1 %s" % path)[1].split())
+    newest = [line.split("/")[-1] for line in second.stdout.splitlines() if line.startswith("db2ops: backup image ")]
+    assert len(newest) == 1 and newest[0].startswith(odd + ".0.db2inst1.DBPART000.")
+    assert left == sorted([decoy] + newest), left
+    assert "db2ops: pruned %s/%s" % (path, old) in second.stdout

@@ -57,7 +57,9 @@ def test_task_from_params_normalises_and_checks():
                          (dict(name=""), "task name must not be empty"),
                          (dict(remarks="r" * 255), "remarks is 255 bytes"),
                          (dict(max_invocations=-1), "max_invocations must be a whole number >= 0"),
-                         (dict(begin_timestamp="tomorrow"), "begin_timestamp 'tomorrow' is not a timestamp"),
+                         (dict(begin_timestamp="tomorrow"), "begin_timestamp is not a timestamp"),
+                         (dict(procedure_schema="SYS;PROC"), "procedure_schema must be an SQL identifier"),
+                         (dict(procedure_name="$(id)"), "procedure_name must be an SQL identifier"),
                          (dict(begin_timestamp="2099-02-01", end_timestamp="2099-01-01"), "end_timestamp is earlier"),
                          (dict(procedure_input="VALUES('a');\nDROP TABLE X;"), "line breaks")):
         with pytest.raises(ats.AtsError) as err:
@@ -77,6 +79,24 @@ def test_task_read_back_compares_equal():
     desired = ats.Task.from_params(params())
     assert ats.differences(ats.Task.from_row(row()), desired) == []
     assert ats.differences(ats.Task.from_row(row(SCHEDULE="5 13 * * 1")), desired) == ["schedule"]
+
+
+def test_clp_read_back_of_names_and_remarks_is_exact():
+    # The CLP's padded table loses a value's outer blanks and shows NULL as `-`: the hex twins are exact.
+    def hexed(**values):
+        extra = {}
+        for key, value in values.items():
+            extra[key] = value.strip() or None if value not in (None, "-") else None
+            extra[key + "_HEX"] = None if value is None else value.encode("utf-8").hex().upper()
+        return row(**extra)
+    for remarks in ("-", "  leading", "trailing  ", "several   inner  blanks", "   ", " - ", "Ünï ✓"):
+        desired = ats.Task.from_params(params(remarks=remarks, name=" odd name "))
+        read = ats.Task.from_row(hexed(REMARKS=remarks, NAME=" odd name "))
+        assert (read.name, read.remarks) == (" odd name ", remarks) and ats.differences(read, desired) == []
+    assert ats.Task.from_row(hexed(REMARKS=None)).remarks is None  # Db2: HEX(NULL) is NULL
+    assert ats.Task.from_row(row(REMARKS=None, REMARKS_HEX="")).remarks is None  # SQLite: hex(NULL) is ''
+    assert ats.Task.from_row(row(REMARKS="  as is ")).remarks == "  as is "  # ibm_db rows: exact already
+    assert "HEX(REMARKS) AS REMARKS_HEX" in ats.CLP_LIST_QUERY and "HEX(" not in ats.LIST_QUERY
 
 
 def test_passed_begin_time_is_not_a_difference():
@@ -135,3 +155,18 @@ def test_crontab_view_is_the_cookbooks():
                                             ("NO", False), (None, False), ("", False)])
 def test_ats_enabled_values(value, enabled):
     assert ats.ats_enabled(value) is enabled
+
+
+def test_trailing_newline_is_no_cron_item_or_identifier():
+    with pytest.raises(ats.AtsError):
+        ats.normalize_cron("5 13 * * 1\n,2")
+    # An identifier with a trailing newline is not an ordinary one: refused before case folding.
+    with pytest.raises(ats.AtsError, match="control characters"):
+        ats.Task.from_params(params(procedure_name="admin_cmd\n"))
+
+
+def test_a_task_needs_a_schedule():
+    # An empty AWX survey answer reaches the module as None: not a NULL (run once) schedule.
+    for missing in (None, "", "   "):
+        with pytest.raises(ats.AtsError, match="schedule must be a 5-field cron string"):
+            ats.Task.from_params(params(schedule=missing))

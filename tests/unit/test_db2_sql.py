@@ -152,3 +152,10 @@ def test_database_names_are_checked():
     for bad in ("", "TOOLONGNAME", "a;b", "1DB"):
         with pytest.raises(ValueError):
             db2_sql.check_database_name(bad)
+
+
+def test_database_name_with_a_trailing_newline_is_refused():
+    # `$` in _NAME also matches before a final newline: the check must be a full match.
+    for bad in ("TESTDB\n", "TESTDB\r\n", None, 7):
+        with pytest.raises(ValueError, match="is not a Db2 database name"):
+            db2_sql.check_database_name(bad)
