@@ -40,3 +40,12 @@ def test_documented_variables_pass_the_role_argument_spec(document, role, data):
     literal = {k: v for k, v in ours.items() if "{{" not in str(v)}
     result = ArgumentSpecValidator(spec).validate(literal)
     assert not result.error_messages, "%s: %s" % (document, result.error_messages)
+
+
+def test_documented_job_lists_pass_the_maintenance_job_check():
+    from ansible_collections.db2ops.docker.plugins.module_utils.maintenance import check_jobs
+
+    lists = [data["db2_jobs"] for _document, data, _text in snippets() if isinstance(data, dict) and "db2_jobs" in data]
+    assert lists, "docs/maintenance.md shows a job list"
+    for jobs in lists:
+        check_jobs(jobs)  # raises JobError naming the job and field
