@@ -52,6 +52,7 @@ options:
         description:
           - C(unix:///path/to/docker.sock) or C(tcp://host:2376); a bare C(host) means C(tcp://host:2376).
           - A C(tcp://) daemon is reached with TLS and certificate verification unless O(docker_hosts[].tls=false).
+          - C(http://) (plain HTTP) is only accepted with O(docker_hosts[].tls=false).
         type: str
         required: true
       alias:
@@ -63,9 +64,12 @@ options:
         description: Use TLS; by default on for C(tcp://) daemons, off for sockets.
         type: bool
       validate_certs:
-        description: Verify the daemon's certificate against O(docker_hosts[].ca_path).
+        description:
+          - Verify the daemon's certificate against O(docker_hosts[].ca_path).
+          - When not set, E(DOCKER_TLS_VERIFY) decides as for the modules (C(0), C(false), C(no), C(off) turn it
+            off), else certificates are verified. A value set here wins over the environment.
+          - Plain TCP and verification off are reported as warnings.
         type: bool
-        default: true
       ca_path:
         description: CA certificate that signed the daemon's certificate.
         type: path
@@ -238,6 +242,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _parse(self, path, cache):
         entries = daemon_entries(self.get_option("docker_hosts"), base_dir=os.path.dirname(os.path.abspath(path)))
+        for entry in entries:  # every insecure choice is said, cached or not
+            for warning in entry["warnings"]:
+                self.display.warning("%s: %s" % (path, warning))
         filters = self._filters()
         source = fingerprint(entries, filters)
         use_cache = self.get_option("cache")

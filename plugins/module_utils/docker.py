@@ -59,7 +59,8 @@ DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
                      fallback=(env_fallback, ["DOCKER_HOST"])),
     tls=dict(type="bool", fallback=(env_fallback, ["DOCKER_TLS"])),
-    validate_certs=dict(type="bool", default=True, aliases=["tls_verify"]),
+    # No default: an explicit value must win over DOCKER_TLS_VERIFY, so "not set" has to be visible.
+    validate_certs=dict(type="bool", aliases=["tls_verify"]),
     ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert"]),
     client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"]),
     client_key=dict(type="path", aliases=["tls_client_key", "key_path"]),
@@ -119,19 +120,33 @@ def env_dict(env_list):
 def resolve_connection(params, environ=None):
     """Turn the module's connection options (plus DOCKER_* env) into client settings.
 
-    TLS is on with verification for every tcp:// host unless the user opts out with tls=false;
-    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH behave as for the docker CLI.
+    TLS is on with verification for every tcp:// host unless the user opts out with tls=false.
+    validate_certs: the task's value, else DOCKER_TLS_VERIFY (0/false/no turn it off, any other
+    non-empty value on), else on. DOCKER_CERT_PATH supplies the files as for the docker CLI.
+    A plain-HTTP URL (http://) is only accepted with tls=false, and https:// only with TLS: the
+    transport never differs silently from what the options say. Raises DockerOperationError.
     """
     environ = os.environ if environ is None else environ
     host = params.get("docker_host") or DEFAULT_DOCKER_HOST
     if re.match(r"^[\w.-]+(:\d+)?$", host):  # the cookbook's `DOCKER_HOST=192.168.174.12`
         host = "tcp://" + host
+    tls = params.get("tls")
+    if host.startswith("http://"):
+        if tls is not False:
+            raise DockerOperationError(
+                "docker_host %s is plain HTTP but tls is %s: use tcp://HOST:2376 for TLS, or set tls=false "
+                "to accept an unencrypted connection" % (host, "on" if tls else "not set (TLS by default)"))
+        host = "tcp://" + host[len("http://"):]
+    elif host.startswith("https://") and tls is False:
+        raise DockerOperationError("docker_host %s asks for TLS (https://) but tls=false: use tcp:// for plain TCP"
+                                   % host)
     is_tcp = host.startswith(("tcp://", "https://"))
     cert_dir = environ.get("DOCKER_CERT_PATH")
-    verify = params.get("validate_certs", True)
-    if environ.get("DOCKER_TLS_VERIFY") not in (None, ""):
-        verify = environ.get("DOCKER_TLS_VERIFY") not in ("0", "false", "False", "no")
-    tls = params.get("tls")
+    verify = params.get("validate_certs")
+    if verify is None and environ.get("DOCKER_TLS_VERIFY") not in (None, ""):
+        verify = environ.get("DOCKER_TLS_VERIFY").strip().lower() not in ("0", "false", "no", "off")
+    if verify is None:
+        verify = True
     if tls is None:
         tls = is_tcp
     ca_path = params.get("ca_path") or (cert_dir and os.path.join(cert_dir, "ca.pem")) or None
@@ -141,6 +156,18 @@ def resolve_connection(params, environ=None):
         host += ":2376"
     return dict(host=host, tls=bool(tls and is_tcp), verify=bool(verify), ca_path=ca_path,
                 client_cert=client_cert, client_key=client_key, timeout=params.get("timeout") or 60)
+
+
+def insecure_warnings(conn):
+    """One warning per insecure choice of a resolved connection (plain TCP, verification off)."""
+    warnings = []
+    if conn["host"].startswith(("tcp://", "https://")) and not conn["tls"]:
+        warnings.append("Talking to %s over plain TCP (tls=false): anyone on the network can control this "
+                        "Docker daemon. Prefer --tlsverify on port 2376." % conn["host"])
+    elif conn["tls"] and not conn["verify"]:
+        warnings.append("TLS certificate verification is off for %s (validate_certs=false or DOCKER_TLS_VERIFY=0): "
+                        "anyone in the path can impersonate this Docker daemon." % conn["host"])
+    return warnings
 
 
 def port_in(host):
@@ -209,11 +236,10 @@ class DockerModuleClient:
         self.module = module
         if not HAS_DOCKER:
             module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-        self.conn = resolve_connection(module.params)
-        if self.conn["host"].startswith("tcp://") and not self.conn["tls"]:
-            module.warn("Talking to %s over plain TCP (tls=false): anyone on the network can control "
-                        "this Docker daemon. Prefer --tlsverify on port 2376." % self.conn["host"])
         try:
+            self.conn = resolve_connection(module.params)
+            for warning in insecure_warnings(self.conn):
+                module.warn(warning)
             self.client = connect(self.conn)
         except DockerOperationError as exc:
             self.fail("%s. Nothing was changed." % exc)

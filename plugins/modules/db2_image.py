@@ -197,6 +197,7 @@ options:
       validate_certs:
         description:
           - Verify the source daemon's certificate against O(copy_from.ca_path).
+          - With V(false) the module warns.
         type: bool
         default: true
       ca_path:
@@ -314,6 +315,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     connect,
     docker_argument_spec,
+    insecure_warnings,
     resolve_connection,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.image_build import ImageBuilder, copy_image
@@ -354,7 +356,11 @@ def main():
     source = None
     try:
         if module.params["copy_from"]:
-            source = connect(resolve_connection(module.params["copy_from"]))
+            # As documented, no DOCKER_* variable applies to the source daemon.
+            source_conn = resolve_connection(module.params["copy_from"], environ={})
+            for warning in insecure_warnings(source_conn):
+                module.warn("copy_from: " + warning)
+            source = connect(source_conn)
             result = copy_image(source, docker.api, module.params["name"], module.check_mode)
         else:
             result = ImageBuilder(docker.api, module.params, module.check_mode).run()

@@ -5,7 +5,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils import db2_container
 
 
 def resolve(environ=None, **params):
-    base = dict(docker_host=None, tls=None, validate_certs=True, ca_path=None, client_cert=None,
+    base = dict(docker_host=None, tls=None, validate_certs=None, ca_path=None, client_cert=None,
                 client_key=None, timeout=60)
     base.update(params)
     return docker.resolve_connection(base, environ or {})
@@ -36,6 +36,50 @@ def test_docker_cert_path_supplies_files():
     assert (conn["ca_path"], conn["client_cert"], conn["client_key"]) == (
         "/certs/ca.pem", "/certs/cert.pem", "/certs/key.pem")
     assert conn["verify"] is True
+
+
+@pytest.mark.parametrize("tls", [True, None])
+def test_http_url_with_tls_is_refused_not_sent_in_plain(tls):
+    with pytest.raises(docker.DockerOperationError) as err:
+        resolve(docker_host="http://db2host:2375", tls=tls)
+    assert "plain HTTP" in str(err.value) and "tls=false" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_http_url_is_plain_tcp_only_when_asked_and_warned():
+    conn = resolve(docker_host="http://db2host:2375", tls=False)
+    assert (conn["host"], conn["tls"]) == ("tcp://db2host:2375", False)
+    (warning,) = docker.insecure_warnings(conn)
+    assert "plain TCP" in warning
+
+
+def test_https_url_with_tls_off_is_refused():
+    with pytest.raises(docker.DockerOperationError, match="https://.*tls=false"):
+        resolve(docker_host="https://db2host:2376", tls=False)
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "FALSE"])
+def test_explicit_validate_certs_wins_over_docker_tls_verify(value):
+    conn = resolve({"DOCKER_TLS_VERIFY": value}, docker_host="tcp://h:2376", validate_certs=True)
+    assert conn["verify"] is True and docker.insecure_warnings(conn) == []
+
+
+def test_docker_tls_verify_applies_only_when_not_set_and_is_warned():
+    conn = resolve({"DOCKER_TLS_VERIFY": "0"}, docker_host="tcp://h:2376")
+    assert conn["tls"] is True and conn["verify"] is False
+    (warning,) = docker.insecure_warnings(conn)
+    assert "verification is off" in warning
+    assert resolve({"DOCKER_TLS_VERIFY": "1"}, docker_host="tcp://h:2376", validate_certs=False)["verify"] is False
+    assert resolve({"DOCKER_TLS_VERIFY": ""}, docker_host="tcp://h:2376")["verify"] is True
+    assert resolve({}, docker_host="tcp://h:2376")["verify"] is True
+
+
+def test_secure_or_local_connections_have_no_warning():
+    assert docker.insecure_warnings(resolve(docker_host="tcp://h:2376")) == []
+    assert docker.insecure_warnings(resolve(validate_certs=False)) == []  # unix socket: no TLS to verify
+
+
+def test_validate_certs_has_no_default_so_explicit_values_are_visible():
+    assert "default" not in docker.DOCKER_COMMON_ARGS["validate_certs"]
 
 
 def test_verification_without_ca_is_refused_before_connecting(tmp_path):
