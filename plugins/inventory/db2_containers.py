@@ -238,6 +238,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _filters(self):
         names = ("containers", "labels", "images", "include_stopped", "gather_db2", "parallel", "exec_timeout")
+        for key in ("parallel", "exec_timeout"):
+            if self.get_option(key) is not None and self.get_option(key) <= 0:
+                raise FleetError("option %s must be above 0" % key)
         return dict((key, self.get_option(key)) for key in names)
 
     def _parse(self, path, cache):

@@ -21,6 +21,8 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
+
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
@@ -77,7 +79,25 @@ class DockerOperationError(Exception):
 
 
 class ExecTimeout(DockerOperationError):
-    pass
+    """An exec ran out of time. Its command was started and may still be running in the container:
+    the Engine API cannot stop an exec, so never tell the user that nothing was changed."""
+
+
+UNKNOWN_STATE = ("Whether anything was changed is unknown: check the container before running this task again.")
+
+
+def failure_note(exc, unchanged="Nothing was changed."):
+    """What a failure message may say about the state: `unchanged`, unless an exec timed out."""
+    return UNKNOWN_STATE if isinstance(exc, ExecTimeout) else unchanged
+
+
+def check_timeouts(params, prefix=""):
+    """Raise InputError for any `timeout` / `*_timeout` option (nested dicts too) that is <= 0."""
+    for name, value in (params or {}).items():
+        if isinstance(value, dict):
+            check_timeouts(value, prefix + name + ".")
+        elif (name == "timeout" or name.endswith("_timeout")) and value is not None and value <= 0:
+            raise InputError(prefix + name, "must be a number of seconds above 0")
 
 
 class ContainerExited(DockerOperationError):
@@ -234,6 +254,10 @@ class DockerModuleClient:
 
     def __init__(self, module):
         self.module = module
+        try:
+            check_timeouts(module.params)
+        except InputError as exc:
+            module.fail_json(msg=str(exc), changed=False)
         if not HAS_DOCKER:
             module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
         try:
@@ -310,6 +334,8 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
     the command reads exactly len(stdin) bytes through `head -c`, then sees end of file.
     Secrets belong in stdin, never in cmd or environment (both are visible to `docker inspect`).
     """
+    if not timeout or timeout <= 0:
+        raise DockerOperationError("an exec timeout must be a number of seconds above 0, not %r" % (timeout,))
     if stdin is not None:
         data = stdin.encode("utf-8") if not isinstance(stdin, bytes) else stdin
         cmd = ["/bin/sh", "-c", 'head -c %d | "$@"' % len(data), "sh"] + list(cmd)
@@ -330,7 +356,7 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
             raw.sendall(data)
         out, err = _read_frames(read, raw, deadline)
     except socket.timeout:
-        raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+        raise ExecTimeout(_timeout_message(container_id, timeout))
     finally:
         try:
             sock.close()
@@ -342,9 +368,15 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
         if not info.get("Running") and info.get("ExitCode") is not None:
             break
         if time.monotonic() > deadline:
-            raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+            raise ExecTimeout(_timeout_message(container_id, timeout))
         time.sleep(0.02)
     return ExecResult(info["ExitCode"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def _timeout_message(container_id, timeout):
+    return ("the command in container %s did not finish within %ss; it was started and may still be running in "
+            "the container (a docker exec cannot be stopped from outside), so its outcome is unknown"
+            % (container_id[:12], timeout))
 
 
 def _api_message(exc):

@@ -136,6 +136,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 
 
@@ -175,7 +176,7 @@ def main():
                                        reactivate=facts["active_databases"], check_mode=module.check_mode)
         images = list_images(clp, path)
     except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     except Db2Error as exc:
         docker.fail("backup failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
     finally:

@@ -132,6 +132,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 
 
@@ -165,7 +166,7 @@ def main():
         docker.fail(mask(str(exc), p["secrets"]), commands=commands, db2_message=exc.code, sqlcode=exc.sqlcode,
                     output=mask(exc.output, p["secrets"]))
     except DockerOperationError as exc:
-        docker.fail("%s. Nothing was run." % exc, commands=commands)
+        docker.fail("%s. %s" % (exc, failure_note(exc, "Nothing was run.")), commands=commands)
     finally:
         docker.close()
     out = []

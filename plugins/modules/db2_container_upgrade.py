@@ -241,7 +241,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DOCKER_REQUIRED_TOGETHER,
+    UNKNOWN_STATE,
     DockerModuleClient,
+    ExecTimeout,
     docker_argument_spec,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.upgrade import ContainerUpgrade, UpgradeError
@@ -281,6 +283,8 @@ def main():
             outcome = "not rolled back: %s" % result["not_rolled_back"]
         elif result.get("changed"):
             outcome = "nothing was rolled back"
+        elif isinstance(exc.__context__, ExecTimeout):  # a backup may still be running in the container
+            outcome = UNKNOWN_STATE[0].lower() + UNKNOWN_STATE[1:].rstrip(".")
         else:
             outcome = "nothing was changed"
         message = "upgrade of %s to %s failed at step %s: %s" % (

@@ -148,6 +148,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 
 
@@ -172,7 +173,7 @@ def main():
     try:
         result = ContainerUserManager(docker.api, module.params, module.check_mode).run()
     except DockerOperationError as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     finally:
         docker.close()
     if not module._diff:

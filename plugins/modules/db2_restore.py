@@ -119,6 +119,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 
 
@@ -159,7 +160,7 @@ def main():
             clp.run(activate_statement(target))
             commands.append(activate_statement(target))
     except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     except Db2Error as exc:
         docker.fail("restore failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
     finally:

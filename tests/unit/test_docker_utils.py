@@ -1,4 +1,6 @@
 """Connection resolution, env masking and container facts from recorded `docker inspect` data."""
+import socket
+
 import pytest
 
 from ansible_collections.db2ops.docker.plugins.module_utils import db2_container, docker
@@ -165,3 +167,56 @@ def test_storage_usage():
     text = "/dev/vda  263174212 180000000  83174212  69% /database\n183400\t/database/data\n"
     assert db2_container.parse_storage_usage(text) == {"size_kb": 263174212, "free_kb": 83174212, "data_kb": 183400}
     assert db2_container.parse_storage_usage("df: /database: No such file or directory\n") == {}
+
+
+class _SilentExecApi:
+    """An Engine API whose exec never answers: the command keeps running in the container."""
+
+    def __init__(self):
+        self.ours, self.theirs = socket.socketpair()
+        self.received = b""
+
+    def exec_create(self, container_id, cmd, **kwargs):
+        return {"Id": "exec1"}
+
+    def exec_start(self, exec_id, socket=False):
+        return self.ours
+
+    def exec_inspect(self, exec_id):
+        return {"Running": True, "ExitCode": None}
+
+
+def test_exec_timeout_after_input_says_the_command_may_still_run():
+    api = _SilentExecApi()
+    with pytest.raises(docker.ExecTimeout) as err:
+        docker.exec_in_container(api, "c0ffee" * 4, ["db2", "-f", "/dev/stdin"], stdin="RESTORE DATABASE X", timeout=0.2)
+    text = str(err.value)
+    assert "may still be running in the container" in text and "outcome is unknown" in text
+    assert "RESTORE" not in text and "\n" not in text
+    assert api.theirs.recv(100) == b"RESTORE DATABASE X"  # the input was sent before the timeout
+    # What the modules append: never "Nothing was changed." after a timeout.
+    assert "Nothing was changed" not in docker.failure_note(err.value)
+    assert "unknown" in docker.failure_note(err.value)
+    assert docker.failure_note(docker.DockerOperationError("x")) == "Nothing was changed."
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_exec_refuses_timeouts_that_are_not_positive(timeout):
+    with pytest.raises(docker.DockerOperationError, match="above 0"):
+        docker.exec_in_container(_SilentExecApi(), "c1", ["true"], timeout=timeout)
+
+
+@pytest.mark.parametrize("params, option", [
+    ({"exec_timeout": 0}, "exec_timeout"),
+    ({"timeout": -1}, "timeout"),
+    ({"copy_from": {"timeout": 0}}, "copy_from.timeout"),
+    ({"build_timeout": -3600}, "build_timeout"),
+])
+def test_timeout_options_below_one_second_are_one_line_errors(params, option):
+    with pytest.raises(docker.InputError) as err:
+        docker.check_timeouts(params)
+    assert str(err.value) == "Option %s must be a number of seconds above 0; nothing was changed." % option
+
+
+def test_positive_or_unset_timeouts_pass():
+    docker.check_timeouts({"exec_timeout": 1, "timeout": None, "copy_from": None, "name": "x"})
