@@ -155,6 +155,8 @@ notes:
   - The cache (O(cache=true)) holds what the daemons answered, keyed by the file and its options; a
     cache written for other O(docker_hosts) or filters is ignored. C(--flush-cache) asks the daemons again.
   - Values of secret-looking environment variables are never read into the inventory.
+  - Every string a daemon reports (labels, names, images, Db2 facts) is marked unsafe, so a label holding
+    Jinja2 (C({{ lookup('pipe', ...) }})) is kept as text and never templated on the controller.
 seealso:
   - module: db2ops.docker.db2_container_info
 """
@@ -206,6 +208,7 @@ import sys
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import DOCKER_IMPORT_ERROR, HAS_DOCKER
 from ansible_collections.db2ops.docker.plugins.module_utils.fleet import (
@@ -283,7 +286,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      "\"{container}@{alias}\"" % (record["name"], alias, seen[name][1], seen[name][0],
                                                                   name))
                 seen[name] = (alias, record["name"])
-                variables = host_vars(record, alias, conns[alias])
+                # Everything a daemon reports (labels, names, image tags, Db2 output) is data, never a
+                # template: a label like "{{ lookup('pipe', ...) }}" must not run on the controller.
+                variables = wrap_var(host_vars(record, alias, conns[alias]))
                 variables["ansible_connection"] = connection
                 if connection == "local" and self.get_option("controller_python"):
                     variables["ansible_python_interpreter"] = sys.executable
