@@ -104,7 +104,7 @@ class ContainerUserManager:
     def validate(self, inspect):
         params = self.params
         name = params["name"]
-        if not USER_NAME.match(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
+        if not USER_NAME.fullmatch(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
             raise UserInputError("invalid user name %r: use 1-30 characters a-z, 0-9, _ or -, starting with a letter "
                                  "or _, and not starting with SYS, IBM or SQL (reserved by Db2)" % (name,))
         owner = instance_owner(inspect)
@@ -117,7 +117,7 @@ class ContainerUserManager:
         if params.get("gid") is not None and not 1 <= params["gid"] <= 60000:
             raise UserInputError("gid %s is outside 1-60000" % params["gid"])
         for group in params.get("groups") or []:
-            if not USER_NAME.match(group):
+            if not USER_NAME.fullmatch(group):
                 raise UserInputError("invalid group name %r" % (group,))
 
     def run(self):
