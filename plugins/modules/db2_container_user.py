@@ -44,7 +44,7 @@ options:
     description:
       - User name, 1-30 characters C(a-z0-9_-), not starting with C(SYS), C(IBM) or C(SQL).
       - The instance owner, C(db2fenc1) and C(root) are refused, and so is any existing system account of the
-        container (uid below 1000, like C(daemon), or the owner of the instance's C(sqllib/adm/.fenced)):
+        container (uid below 1000, like C(daemon), or the owner of the instance's C(sqllib/adm/.fenced));
         such users are never changed or removed.
     type: str
     required: true
