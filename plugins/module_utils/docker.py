@@ -21,7 +21,11 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
+    InputError,
+    fail_on_bad_params,
+    require_match,
+)
 
 try:
     import docker
@@ -83,7 +87,7 @@ class ExecTimeout(DockerOperationError):
     the Engine API cannot stop an exec, so never tell the user that nothing was changed."""
 
 
-UNKNOWN_STATE = ("Whether anything was changed is unknown: check the container before running this task again.")
+UNKNOWN_STATE = "Whether anything was changed is unknown: check the container before running this task again."
 
 
 def failure_note(exc, unchanged="Nothing was changed."):
@@ -247,6 +251,50 @@ def describe_connection_error(conn, exc):
 def _short(text, limit=300):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+# Name rules of the Docker-side options (full matches through inputs.require_match).
+CONTAINER_NAME = (r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", "a container name or id (letters, digits, _ . -)")
+CONTAINER_GLOB = (r"[A-Za-z0-9*?\[][A-Za-z0-9_.*?\[\]!-]{0,254}", "a container name or glob pattern")
+IMAGE_NAME = (r"[A-Za-z0-9][A-Za-z0-9_./:@-]{0,254}", "an image reference like repo/name:tag")
+DOCKER_HOST = (r"(unix|tcp|http|https)://[A-Za-z0-9_.:/@\[\]%-]+|[A-Za-z0-9_.-]+(:[0-9]+)?",
+               "unix:///path/to/docker.sock, tcp://host:port or host[:port]")
+IMAGE_GLOB = (r"[A-Za-z0-9*?\[][A-Za-z0-9_./:@*?\[\]!-]{0,254}", "an image name or glob pattern")
+
+
+def _option_values(params, path):
+    """(option name, value) pairs of a dotted option path through lists and dicts.
+
+    `users.name` yields (`users[0].name`, ...), so that errors name the exact entry.
+    """
+    head, _dot, rest = path.partition(".")
+    value = params.get(head) if isinstance(params, dict) else None
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    for index, item in items:
+        name = head if index is None else "%s[%d]" % (head, index)
+        if rest:
+            for sub, found in (_option_values(item, rest) if isinstance(item, dict) else []):
+                yield "%s.%s" % (name, sub), found
+        elif item is not None:
+            yield name, item
+
+
+def check_module_input(module, rules=None, multiline=(), not_empty=()):
+    """The input gate of a Docker-side module, before anything is touched: inputs.fail_on_bad_params
+    (no NUL or control characters outside `multiline` options, length caps), then no empty value in
+    `not_empty`, then the name `rules` ({option path: (regex, what)}) as full matches. One-line
+    failures name the option, never the value."""
+    fail_on_bad_params(module, multiline=multiline)
+    try:
+        for path in ("docker_host",) + tuple(not_empty):
+            for name, value in _option_values(module.params, path):
+                if not str(value).strip():
+                    raise InputError(name, "is empty")
+        for path, (pattern, what) in dict(rules or {}, docker_host=DOCKER_HOST).items():
+            for name, value in _option_values(module.params, path):
+                require_match(pattern, str(value), name, what)
+    except InputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
 
 
 class DockerModuleClient:

@@ -63,6 +63,16 @@ RESERVED_UIDS = {0, 1000, 1001}
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,29}")
 LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 READY_LINE = "(*) Setup has completed."
+SHELL = re.compile(r"/[A-Za-z0-9_/.-]+")
+SALT = re.compile(r"[./0-9A-Za-z]{1,16}")
+OWNER = re.compile(r"[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?")
+DEST = re.compile(r"/[A-Za-z0-9_.@+ /-]+")
+# The same rules for the modules' input gate (docker.check_module_input): (regex, what is expected).
+USER_NAME_RULE = (USER_NAME, "a user or group name: 1-30 of a-z, 0-9, _ or -, starting with a letter or _")
+SHELL_RULE = (SHELL, "an absolute path like /bin/bash")
+SALT_RULE = (SALT, "1-16 characters of ./0-9A-Za-z")
+OWNER_RULE = (OWNER, "user[:group] of letters, digits, _ . -")
+DEST_RULE = (DEST, "an absolute path of letters, digits, blanks and _ . @ + -")
 
 ENTRYPOINT_SH = r"""#!/bin/bash
 # Entrypoint of images built by db2ops.docker.db2_image. It runs the base image's own entrypoint
@@ -236,12 +246,12 @@ def validate_users(users):
                 raise ImageInputError("invalid group name %r of user %s" % (group, name))
         if user.get("password") and user.get("password_hash"):
             raise ImageInputError("user %s: give password or password_hash, not both" % name)
-        if user.get("password_salt") and not re.fullmatch(r"[./0-9A-Za-z]{1,16}", user["password_salt"]):
+        if user.get("password_salt") and not SALT.fullmatch(user["password_salt"]):
             raise ImageInputError("password_salt of user %s must be 1-16 characters of [./0-9A-Za-z]" % name)
         if user.get("password_hash") and not is_sha512_hash(user["password_hash"]):
             raise ImageInputError("password_hash of user %s is not a SHA-512 crypt hash ($6$...); "
                                   "make one with password_hash('sha512', salt)" % name)
-        if not re.fullmatch(r"/[A-Za-z0-9_/.-]+", user.get("shell") or "/bin/bash"):
+        if not SHELL.fullmatch(user.get("shell") or "/bin/bash"):
             raise ImageInputError("invalid shell %r of user %s" % (user.get("shell"), name))
         seen_names.add(name)
         seen_uids[uid] = name
@@ -265,7 +275,7 @@ def user_password_hash(user, image_name):
 
 
 def _owner_ok(owner):
-    return bool(re.fullmatch(r"[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?", owner))
+    return bool(OWNER.fullmatch(owner))
 
 
 def load_files(files, allowed_dirs):
@@ -281,7 +291,7 @@ def load_files(files, allowed_dirs):
         else:
             src = item.get("src")
             if not src or not os.path.isfile(src):
-                raise ImageInputError("file src %s does not exist or is not a regular file" % src)
+                raise ImageInputError("file src of %s does not exist or is not a regular file" % dest)
             with open(src, "rb") as handle:
                 data = handle.read()
         mode = item.get("mode")
@@ -290,7 +300,7 @@ def load_files(files, allowed_dirs):
             mode = 0o755 if dest.startswith(("/var/custom/", "/var/db2_setup/lib/")) else 0o644
         elif isinstance(mode, str):
             if not re.fullmatch(r"0?[0-7]{3,4}", mode):
-                raise ImageInputError("mode %r of %s is not an octal mode like '0755'" % (mode, dest))
+                raise ImageInputError("file mode of %s is not an octal mode like '0755'" % dest)
             mode = int(mode, 8)
         owner = item.get("owner") or "root:root"
         if not _owner_ok(owner):
@@ -510,7 +520,8 @@ class ImageBuilder:
         validate_users(params.get("users") or [])
         for key in (params.get("labels") or {}):
             if not LABEL_KEY.fullmatch(key) or key.startswith("db2ops.image."):
-                raise ImageInputError("invalid label key %r (db2ops.image.* is reserved)" % key)
+                raise ImageInputError("option labels has an invalid key: use letters, digits and . _ / -; "
+                                      "db2ops.image.* is reserved")
         allowed = list(DEFAULT_ALLOWED_DIRS) + list(params.get("allowed_dest_dirs") or [])
         files = load_files(params.get("files") or [], allowed)
         file_owners = set(o.split(":")[0] for _d, _b, _m, o in files)

@@ -148,12 +148,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.container_user import ContainerUserManager, PartialChange
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
     failure_note,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.image_build import SHELL_RULE, USER_NAME_RULE
 
 
 def main():
@@ -173,6 +176,8 @@ def main():
         required_together=DOCKER_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    check_module_input(module, rules={"container": CONTAINER_NAME, "name": USER_NAME_RULE, "groups": USER_NAME_RULE,
+                                      "shell": SHELL_RULE}, not_empty=("container", "name", "password"))
     docker = DockerModuleClient(module)
     try:
         result = ContainerUserManager(docker.api, module.params, module.check_mode).run()

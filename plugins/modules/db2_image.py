@@ -310,15 +310,26 @@ removed_stage_images:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_HOST,
     DOCKER_REQUIRED_TOGETHER,
+    IMAGE_NAME,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     connect,
     docker_argument_spec,
     insecure_warnings,
     resolve_connection,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import ImageBuilder, copy_image
+from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
+    DEST_RULE,
+    OWNER_RULE,
+    SALT_RULE,
+    SHELL_RULE,
+    USER_NAME_RULE,
+    ImageBuilder,
+    copy_image,
+)
 
 
 def main():
@@ -352,6 +363,11 @@ def main():
         mutually_exclusive=[["base_image", "copy_from"]],
         supports_check_mode=True,
     )
+    check_module_input(module, rules={
+        "name": IMAGE_NAME, "base_image": IMAGE_NAME, "files.dest": DEST_RULE, "files.owner": OWNER_RULE,
+        "allowed_dest_dirs": DEST_RULE, "users.name": USER_NAME_RULE, "users.groups": USER_NAME_RULE,
+        "users.shell": SHELL_RULE, "users.password_salt": SALT_RULE, "copy_from.docker_host": DOCKER_HOST,
+    }, multiline=("files.content",), not_empty=("name", "base_image", "files.dest", "users.name", "users.password"))
     docker = DockerModuleClient(module)
     source = None
     try:

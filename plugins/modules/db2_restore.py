@@ -99,6 +99,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+    DATABASE_NAME,
+    SAFE_PATH,
     TIMESTAMP,
     BackupInputError,
     activate_statement,
@@ -115,12 +117,19 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     open_running_db2,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
     failure_note,
 )
+
+
+DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
+PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
+TIMESTAMP_RULE = (r"[0-9]{14}|latest", "a backup timestamp YYYYMMDDhhmmss or latest")
 
 
 def main():
@@ -138,6 +147,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    check_module_input(module, rules={"container": CONTAINER_NAME, "database": DB2_NAME, "into": DB2_NAME,
+                                      "timestamp": TIMESTAMP_RULE, "path": PATH_RULE})
     docker = DockerModuleClient(module)
     try:
         path = check_path(p["path"])

@@ -82,7 +82,7 @@ def test_create_connect_rerun_check_and_remove(tmp_path, db2):
 
 
 @pytest.mark.parametrize("args,message", [
-    (dict(name="Bad User"), "invalid user name"),
+    (dict(name="Bad User"), "Option name must be a user or group name"),
     (dict(name="db2inst1", password="x"), "does not manage it"),
     (dict(name="newuser", uid=1000), "uid 1000 is already used by db2inst1"),
     (dict(name="newuser", groups=["nosuchgroup"]), "nosuchgroup do not exist"),
@@ -94,7 +94,7 @@ def test_bad_input_fails_clearly_and_changes_nothing(tmp_path, db2, args, messag
     container = args.pop("container", db2.name)
     _proc, result = run_module(tmp_path, "db2_container_user", dict(container=container, **args))
     assert result.get("failed") is True and message in result["msg"], result
-    assert "Nothing was changed" in result["msg"]
+    assert "nothing was changed" in result["msg"].lower()
     assert db2.exec_run(["cat", "/etc/passwd", "/etc/shadow", "/etc/group"]).output == before
 
 

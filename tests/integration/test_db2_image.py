@@ -144,7 +144,7 @@ def test_check_mode_diff_then_a_changed_file_rebuilds(tmp_path, built, docker_cl
     (dict(base_image="db2ops/no-such-base:1"), "base image db2ops/no-such-base:1 is not on this Docker host"),
     (dict(files=[dict(src="/nonexistent/x.sh", dest="/var/custom/x.sh")], users=[]), "does not exist"),
     (dict(files=[dict(content="x", dest="/etc/profile.d/x.sh")], users=[]), "outside the allowed directories"),
-    (dict(users=[dict(name="App User", uid=2001)]), "invalid user name"),
+    (dict(users=[dict(name="App User", uid=2001)]), "Option users[0].name must be a user or group name"),
     (dict(users=[dict(name="a1", uid=2001), dict(name="a2", uid=2001)]), "uid 2001 is given to both a1 and a2"),
     (dict(users=[dict(name="a1", uid=100)]), "uid 100 of user a1 is already used by openldap"),
     (dict(files=[dict(content="x", dest="/var/custom/x.sh", owner="root:nosuchgroup")], users=[]),
@@ -156,7 +156,7 @@ def test_bad_input_fails_clearly_and_keeps_the_tag(tmp_path, built, docker_clien
     _proc, result = run_module(tmp_path, "db2_image", dict(image_args(name), **change))
     assert result.get("failed") is True
     assert message in result["msg"], result["msg"]
-    assert "Nothing was changed" in result["msg"]
+    assert "nothing was changed" in result["msg"].lower()
     assert "\n" not in result["msg"]
     assert docker_client.images.get(name).id == before_id
 

@@ -1,4 +1,5 @@
 """Connection resolution, env masking and container facts from recorded `docker inspect` data."""
+import re
 import socket
 
 import pytest
@@ -220,3 +221,25 @@ def test_timeout_options_below_one_second_are_one_line_errors(params, option):
 
 def test_positive_or_unset_timeouts_pass():
     docker.check_timeouts({"exec_timeout": 1, "timeout": None, "copy_from": None, "name": "x"})
+
+
+def test_option_values_name_each_entry_of_nested_options():
+    params = {"users": [{"name": "a", "groups": ["g1", "g2"]}, {"name": None}], "backup": {"path": "/b"},
+              "container": "c"}
+    assert list(docker._option_values(params, "users.groups")) == [("users[0].groups[0]", "g1"),
+                                                                   ("users[0].groups[1]", "g2")]
+    assert list(docker._option_values(params, "users.name")) == [("users[0].name", "a")]
+    assert list(docker._option_values(params, "backup.path")) == [("backup.path", "/b")]
+    assert list(docker._option_values(params, "container")) == [("container", "c")]
+    assert list(docker._option_values(params, "missing.path")) == []
+
+
+@pytest.mark.parametrize("rule, good, bad", [
+    (docker.CONTAINER_NAME, ["db2server", "d0dfc00745a1", "a_b.c-1"], ["", "a;b", "a b", "a\n", "-x", "dbé"]),
+    (docker.IMAGE_NAME, ["icr.io/db2_community/db2:11.5.8.0", "localhost:5000/x@sha256:ab"], ["", "x y", "x'", "x\n"]),
+    (docker.DOCKER_HOST, ["unix:///var/run/docker.sock", "tcp://[::1]:2376", "192.168.174.12", "h:2375"],
+     ["", "tcp://h;id", "unix:///x y", "h\n", "$(id)"]),
+])
+def test_name_rules_are_full_matches(rule, good, bad):
+    assert all(re.fullmatch(rule[0], value) for value in good)
+    assert not any(re.fullmatch(rule[0], value) for value in bad)
