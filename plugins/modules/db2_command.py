@@ -171,7 +171,8 @@ def main():
         clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
         results = clp.run_script(statements, stop_on_error=p["stop_on_error"], secrets=p["secrets"])
     except Db2Error as exc:
-        docker.fail(one_line(mask(str(exc), p["secrets"])), commands=commands, db2_message=exc.code, sqlcode=exc.sqlcode,
+        docker.fail(one_line(mask(str(exc), p["secrets"])), commands=commands, db2_message=exc.code,
+                    sqlcode=exc.sqlcode,
                     output=mask(exc.output, p["secrets"]))
     except DockerOperationError as exc:
         docker.fail("%s. %s" % (exc, failure_note(exc, "Nothing was run.")), commands=commands)
@@ -185,7 +186,8 @@ def main():
     failed = [item for item in results if item.rc >= RC_ERROR]
     if failed:
         first = Db2Clp.error_for(failed[0])
-        module.fail_json(msg=one_line(mask(str(first), p["secrets"])), changed=p["changed"], results=out, commands=commands)
+        module.fail_json(msg=one_line(mask(str(first), p["secrets"])), changed=p["changed"], results=out,
+                         commands=commands)
     module.exit_json(changed=p["changed"], results=out, commands=commands)
 
 

@@ -93,13 +93,14 @@ options:
         type: path
       content:
         description:
-          - The file's content as text.
+          - The file's content as text (any text but NUL).
         type: str
       dest:
         description:
           - Absolute path in the image, under C(/var/db2_setup/include), C(/var/db2_setup/lib),
             C(/var/custom) or one of O(allowed_dest_dirs); anything else is refused.
           - IBM's setup runs every file in C(/var/custom) after C((*\) Setup has completed.).
+          - Letters, digits, blanks and C(_ . @ + -) only; anything else (a newline, a quote) is refused.
         type: str
         required: true
       mode:
@@ -109,7 +110,8 @@ options:
         type: raw
       owner:
         description:
-          - C(user[:group]) that owns the file; C(root:root) by default. Must exist at build time
+          - C(user[:group]) of letters, digits and C(_ . -) that owns the file; C(root:root) by default.
+            Must exist at build time
             (root, a numeric id or one of O(users)); C(db2inst1) is only created when a container starts.
         type: str
   users:
@@ -160,12 +162,13 @@ options:
         default: /bin/bash
   labels:
     description:
-      - Labels of the image. Keys C(db2ops.image.*) are reserved.
+      - Labels of the image. Keys C(db2ops.image.*) are reserved; keys are letters, digits and C(. _ / -),
+        values one line of text.
     type: dict
     default: {}
   allowed_dest_dirs:
     description:
-      - More directories where O(files[].dest) may point.
+      - More directories where O(files[].dest) may point (the same characters as O(files[].dest)).
     type: list
     elements: path
     default: []

@@ -202,6 +202,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR, LdapError
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import SERVER_OPTIONS, LdapServerError, run_task
@@ -217,7 +218,7 @@ def main():
         changed, result = run_task(docker.api, module.params, module.check_mode)
     except (LdapServerError, LdapError, DockerOperationError, APIError) as exc:
         changed = getattr(exc, "changed", False)
-        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " Nothing was changed."),
+        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)),
                     changed=changed, commands=getattr(exc, "commands", []))
     finally:
         docker.close()

@@ -168,8 +168,12 @@ def main():
             clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
             force_applications=p["force_applications"], check_mode=module.check_mode)
         if not module.check_mode and target in facts["active_databases"]:
-            clp.run(activate_statement(target))
             commands.append(activate_statement(target))
+            try:
+                clp.run(activate_statement(target))
+            except (Db2Error, DockerOperationError) as exc:  # the restore itself is done: say so
+                docker.fail("restored %s from the image of %s, but activating it again failed: %s"
+                            % (target, image["timestamp"], exc), changed=True, commands=commands)
     except (BackupInputError, DockerOperationError) as exc:
         docker.fail("%s. %s" % (exc, failure_note(exc)))
     except Db2Error as exc:
