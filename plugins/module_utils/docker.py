@@ -269,9 +269,11 @@ def _option_values(params, path):
     """
     head, _dot, rest = path.partition(".")
     value = params.get(head) if isinstance(params, dict) else None
-    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-    for index, item in items:
-        name = head if index is None else "%s[%d]" % (head, index)
+    if isinstance(value, list):
+        items = [("%s[%d]" % (head, index), item) for index, item in enumerate(value)]
+    else:
+        items = [(head, value)]
+    for name, item in items:
         if rest:
             for sub, found in (_option_values(item, rest) if isinstance(item, dict) else []):
                 yield "%s.%s" % (name, sub), found
