@@ -14,6 +14,7 @@ options:
   docker_host:
     description:
       - The Docker daemon to talk to, as C(unix:///path/to/docker.sock) or C(tcp://host:2376).
+      - C(http://host:2375) is plain HTTP and is only accepted with O(tls=false); C(https://) only with TLS.
       - A bare C(host) or C(host:port), as in the cookbook's C(DOCKER_HOST=192.168.174.12), means C(tcp://).
       - If not set, the E(DOCKER_HOST) environment variable is used, then C(unix:///var/run/docker.sock).
     type: str
@@ -30,9 +31,11 @@ options:
   validate_certs:
     description:
       - Verify the daemon's certificate against O(ca_path) (and its host name) when TLS is used.
-      - A non-empty E(DOCKER_TLS_VERIFY) environment variable turns this on, as for the docker CLI.
+      - When not set, the E(DOCKER_TLS_VERIFY) environment variable decides (C(0), C(false), C(no) or C(off)
+        turn verification off, any other non-empty value on); when that is unset or empty, certificates are verified.
+      - A value set in the task always wins over the environment.
+      - With verification off the module warns on every run.
     type: bool
-    default: true
     aliases: [tls_verify]
   ca_path:
     description:

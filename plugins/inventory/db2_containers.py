@@ -52,6 +52,7 @@ options:
         description:
           - C(unix:///path/to/docker.sock) or C(tcp://host:2376); a bare C(host) means C(tcp://host:2376).
           - A C(tcp://) daemon is reached with TLS and certificate verification unless O(docker_hosts[].tls=false).
+          - C(http://) (plain HTTP) is only accepted with O(docker_hosts[].tls=false).
         type: str
         required: true
       alias:
@@ -63,9 +64,12 @@ options:
         description: Use TLS; by default on for C(tcp://) daemons, off for sockets.
         type: bool
       validate_certs:
-        description: Verify the daemon's certificate against O(docker_hosts[].ca_path).
+        description:
+          - Verify the daemon's certificate against O(docker_hosts[].ca_path).
+          - When not set, E(DOCKER_TLS_VERIFY) decides as for the modules (C(0), C(false), C(no), C(off) turn it
+            off), else certificates are verified. A value set here wins over the environment.
+          - Plain TCP and verification off are reported as warnings.
         type: bool
-        default: true
       ca_path:
         description: CA certificate that signed the daemon's certificate.
         type: path
@@ -151,6 +155,8 @@ notes:
   - The cache (O(cache=true)) holds what the daemons answered, keyed by the file and its options; a
     cache written for other O(docker_hosts) or filters is ignored. C(--flush-cache) asks the daemons again.
   - Values of secret-looking environment variables are never read into the inventory.
+  - Every string a daemon reports (labels, names, images, Db2 facts) is marked unsafe, so a label holding
+    Jinja2 (C({{ lookup('pipe', ...) }})) is kept as text and never templated on the controller.
 seealso:
   - module: db2ops.docker.db2_container_info
 """
@@ -202,6 +208,7 @@ import sys
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import DOCKER_IMPORT_ERROR, HAS_DOCKER
 from ansible_collections.db2ops.docker.plugins.module_utils.fleet import (
@@ -234,10 +241,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _filters(self):
         names = ("containers", "labels", "images", "include_stopped", "gather_db2", "parallel", "exec_timeout")
+        for key in ("parallel", "exec_timeout"):
+            if self.get_option(key) is not None and self.get_option(key) <= 0:
+                raise FleetError("option %s must be above 0" % key)
         return dict((key, self.get_option(key)) for key in names)
 
     def _parse(self, path, cache):
         entries = daemon_entries(self.get_option("docker_hosts"), base_dir=os.path.dirname(os.path.abspath(path)))
+        for entry in entries:  # every insecure choice is said, cached or not
+            for warning in entry["warnings"]:
+                self.display.warning("%s: %s" % (path, warning))
         filters = self._filters()
         source = fingerprint(entries, filters)
         use_cache = self.get_option("cache")
@@ -273,7 +286,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      "\"{container}@{alias}\"" % (record["name"], alias, seen[name][1], seen[name][0],
                                                                   name))
                 seen[name] = (alias, record["name"])
-                variables = host_vars(record, alias, conns[alias])
+                # Everything a daemon reports (labels, names, image tags, Db2 output) is data, never a
+                # template: a label like "{{ lookup('pipe', ...) }}" must not run on the controller.
+                variables = wrap_var(host_vars(record, alias, conns[alias]))
                 variables["ansible_connection"] = connection
                 if connection == "local" and self.get_option("controller_python"):
                     variables["ansible_python_interpreter"] = sys.executable

@@ -24,6 +24,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     require_db2_container,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    MASK,
     DockerOperationError,
     exec_in_container,
     get_container,
@@ -42,12 +43,24 @@ echo "%(m)s primary"; gid=$(getent passwd "$name" | cut -d: -f4); [ -n "$gid" ] 
 echo "%(m)s shadow"; getent shadow "$name" | cut -d: -f2
 echo "%(m)s uid"; [ -n "$uid" ] && getent passwd "$uid" | cut -d: -f1
 echo "%(m)s known-groups"; for g in "$@"; do getent group "$g" | cut -d: -f1,3; done
+echo "%(m)s fenced"; h=$(getent passwd "${DB2INSTANCE:-db2inst1}" | cut -d: -f6)
+[ -n "$h" ] && [ -e "$h/sqllib/adm/.fenced" ] && stat -c %%U "$h/sqllib/adm/.fenced"
 echo "%(m)s end"
 """ % dict(m=_MARK)
 
 
+# Below this uid an account belongs to the OS (daemon, bin, ...): never changed or removed here.
+FIRST_USER_UID = 1000
+
+
 class UserInputError(DockerOperationError):
     pass
+
+
+class PartialChange(DockerOperationError):
+    """Some commands ran, a later one failed: the container was changed (changed=true)."""
+
+    changed = True
 
 
 def parse_sections(text):
@@ -70,7 +83,8 @@ def read_user(api, container_id, name, uid=None, groups=()):
                                    % (container_id[:12], (result.stdout + result.stderr).strip()[-300:]))
     passwd = (sections.get("passwd") or [""])[0]
     state = dict(exists=bool(passwd), uid_owner=((sections.get("uid") or [""])[0] or None),
-                 known_groups=dict(line.split(":", 1) for line in sections.get("known-groups") or [] if ":" in line))
+                 known_groups=dict(line.split(":", 1) for line in sections.get("known-groups") or [] if ":" in line),
+                 fenced_user=(sections.get("fenced") or [""])[0] or None)
     if passwd:
         fields = passwd.split(":")
         state.update(uid=int(fields[2]), gid=int(fields[3]), shell=fields[6],
@@ -90,18 +104,20 @@ class ContainerUserManager:
     def validate(self, inspect):
         params = self.params
         name = params["name"]
-        if not USER_NAME.match(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
+        if not USER_NAME.fullmatch(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
             raise UserInputError("invalid user name %r: use 1-30 characters a-z, 0-9, _ or -, starting with a letter "
                                  "or _, and not starting with SYS, IBM or SQL (reserved by Db2)" % (name,))
         owner = instance_owner(inspect)
         if name in PROTECTED or name == owner:
             raise UserInputError("user %s belongs to the image or the Db2 instance; db2_container_user does not "
                                  "manage it" % name)
-        for key in ("uid", "gid"):
-            if params.get(key) is not None and not 1 <= params[key] <= 60000:
-                raise UserInputError("%s %s is outside 1-60000" % (key, params[key]))
+        if params.get("uid") is not None and not FIRST_USER_UID <= params["uid"] <= 60000:
+            raise UserInputError("uid %s is outside %d-60000 (lower uids are system accounts)"
+                                 % (params["uid"], FIRST_USER_UID))
+        if params.get("gid") is not None and not 1 <= params["gid"] <= 60000:
+            raise UserInputError("gid %s is outside 1-60000" % params["gid"])
         for group in params.get("groups") or []:
-            if not USER_NAME.match(group):
+            if not USER_NAME.fullmatch(group):
                 raise UserInputError("invalid group name %r" % (group,))
 
     def run(self):
@@ -122,12 +138,24 @@ class ContainerUserManager:
         result = dict(changed=bool(commands), container=container_name(inspect), name=name,
                       commands=[" ".join(shlex.quote(c) for c in cmd) for cmd in commands])
         if not self.check_mode:
-            for cmd in commands:
+            done = []
+            for cmd, shown in zip(commands, result["commands"]):
                 stdin = "%s:%s\n" % (name, password_hash) if cmd[:2] == ["chpasswd", "-e"] else None
-                res = exec_in_container(self.api, cid, cmd, user="root", stdin=stdin, timeout=60)
-                if res.rc != 0:
-                    raise DockerOperationError("%s failed in container %s (rc=%s): %s" % (
-                        cmd[0], container_name(inspect), res.rc, (res.stdout + res.stderr).strip()[-300:]))
+                try:
+                    res = exec_in_container(self.api, cid, cmd, user="root", stdin=stdin, timeout=60)
+                    if res.rc != 0:
+                        output = (res.stdout + res.stderr).strip()[-300:]
+                        raise DockerOperationError("%s failed in container %s (rc=%s): %s" % (
+                            cmd[0], container_name(inspect), res.rc,
+                            " ".join(output.replace(password_hash or "\0", MASK).split())))
+                except DockerOperationError as exc:
+                    if not done:
+                        raise
+                    # The earlier commands did change the container: say so, and what is missing.
+                    raise PartialChange("%s; already done in the container: %s; not done: %s. Fix the cause and "
+                                        "run the task again" % (str(exc).rstrip("."), ", ".join(done),
+                                                                ", ".join(result["commands"][len(done):])))
+                done.append(shown)
             after_state = read_user(self.api, cid, name) if commands else current
         else:
             after_state = self.predict(current, groups)
@@ -140,6 +168,9 @@ class ContainerUserManager:
     def plan(self, current, groups):
         params = self.params
         name, uid, gid = params["name"], params.get("uid"), params.get("gid")
+        if current["exists"] and (current["uid"] < FIRST_USER_UID or name == current.get("fenced_user")):
+            raise UserInputError("user %s is a system account of the container (uid below %d, or the Db2 fenced "
+                                 "user); db2_container_user does not change or remove it" % (name, FIRST_USER_UID))
         if params["state"] == "absent":
             return ([["userdel", name]] if current["exists"] else []), None
         if uid is not None and current.get("uid_owner") not in (None, name):

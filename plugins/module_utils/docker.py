@@ -21,6 +21,12 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
+    InputError,
+    fail_on_bad_params,
+    require_match,
+)
+
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
@@ -59,7 +65,8 @@ DOCKER_COMMON_ARGS = dict(
     docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, aliases=["docker_url"],
                      fallback=(env_fallback, ["DOCKER_HOST"])),
     tls=dict(type="bool", fallback=(env_fallback, ["DOCKER_TLS"])),
-    validate_certs=dict(type="bool", default=True, aliases=["tls_verify"]),
+    # No default: an explicit value must win over DOCKER_TLS_VERIFY, so "not set" has to be visible.
+    validate_certs=dict(type="bool", aliases=["tls_verify"]),
     ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert"]),
     client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"]),
     client_key=dict(type="path", aliases=["tls_client_key", "key_path"]),
@@ -76,7 +83,25 @@ class DockerOperationError(Exception):
 
 
 class ExecTimeout(DockerOperationError):
-    pass
+    """An exec ran out of time. Its command was started and may still be running in the container:
+    the Engine API cannot stop an exec, so never tell the user that nothing was changed."""
+
+
+UNKNOWN_STATE = "Whether anything was changed is unknown: check the container before running this task again."
+
+
+def failure_note(exc, unchanged="Nothing was changed."):
+    """What a failure message may say about the state: `unchanged`, unless an exec timed out."""
+    return UNKNOWN_STATE if isinstance(exc, ExecTimeout) else unchanged
+
+
+def check_timeouts(params, prefix=""):
+    """Raise InputError for any `timeout` / `*_timeout` option (nested dicts too) that is <= 0."""
+    for name, value in (params or {}).items():
+        if isinstance(value, dict):
+            check_timeouts(value, prefix + name + ".")
+        elif (name == "timeout" or name.endswith("_timeout")) and value is not None and value <= 0:
+            raise InputError(prefix + name, "must be a number of seconds above 0")
 
 
 class ContainerExited(DockerOperationError):
@@ -119,19 +144,33 @@ def env_dict(env_list):
 def resolve_connection(params, environ=None):
     """Turn the module's connection options (plus DOCKER_* env) into client settings.
 
-    TLS is on with verification for every tcp:// host unless the user opts out with tls=false;
-    DOCKER_TLS_VERIFY and DOCKER_CERT_PATH behave as for the docker CLI.
+    TLS is on with verification for every tcp:// host unless the user opts out with tls=false.
+    validate_certs: the task's value, else DOCKER_TLS_VERIFY (0/false/no turn it off, any other
+    non-empty value on), else on. DOCKER_CERT_PATH supplies the files as for the docker CLI.
+    A plain-HTTP URL (http://) is only accepted with tls=false, and https:// only with TLS: the
+    transport never differs silently from what the options say. Raises DockerOperationError.
     """
     environ = os.environ if environ is None else environ
     host = params.get("docker_host") or DEFAULT_DOCKER_HOST
     if re.match(r"^[\w.-]+(:\d+)?$", host):  # the cookbook's `DOCKER_HOST=192.168.174.12`
         host = "tcp://" + host
+    tls = params.get("tls")
+    if host.startswith("http://"):
+        if tls is not False:
+            raise DockerOperationError(
+                "docker_host %s is plain HTTP but tls is %s: use tcp://HOST:2376 for TLS, or set tls=false "
+                "to accept an unencrypted connection" % (host, "on" if tls else "not set (TLS by default)"))
+        host = "tcp://" + host[len("http://"):]
+    elif host.startswith("https://") and tls is False:
+        raise DockerOperationError("docker_host %s asks for TLS (https://) but tls=false: use tcp:// for plain TCP"
+                                   % host)
     is_tcp = host.startswith(("tcp://", "https://"))
     cert_dir = environ.get("DOCKER_CERT_PATH")
-    verify = params.get("validate_certs", True)
-    if environ.get("DOCKER_TLS_VERIFY") not in (None, ""):
-        verify = environ.get("DOCKER_TLS_VERIFY") not in ("0", "false", "False", "no")
-    tls = params.get("tls")
+    verify = params.get("validate_certs")
+    if verify is None and environ.get("DOCKER_TLS_VERIFY") not in (None, ""):
+        verify = environ.get("DOCKER_TLS_VERIFY").strip().lower() not in ("0", "false", "no", "off")
+    if verify is None:
+        verify = True
     if tls is None:
         tls = is_tcp
     ca_path = params.get("ca_path") or (cert_dir and os.path.join(cert_dir, "ca.pem")) or None
@@ -141,6 +180,18 @@ def resolve_connection(params, environ=None):
         host += ":2376"
     return dict(host=host, tls=bool(tls and is_tcp), verify=bool(verify), ca_path=ca_path,
                 client_cert=client_cert, client_key=client_key, timeout=params.get("timeout") or 60)
+
+
+def insecure_warnings(conn):
+    """One warning per insecure choice of a resolved connection (plain TCP, verification off)."""
+    warnings = []
+    if conn["host"].startswith(("tcp://", "https://")) and not conn["tls"]:
+        warnings.append("Talking to %s over plain TCP (tls=false): anyone on the network can control this "
+                        "Docker daemon. Prefer --tlsverify on port 2376." % conn["host"])
+    elif conn["tls"] and not conn["verify"]:
+        warnings.append("TLS certificate verification is off for %s (validate_certs=false or DOCKER_TLS_VERIFY=0): "
+                        "anyone in the path can impersonate this Docker daemon." % conn["host"])
+    return warnings
 
 
 def port_in(host):
@@ -202,18 +253,67 @@ def _short(text, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+# Name rules of the Docker-side options (full matches through inputs.require_match).
+CONTAINER_NAME = (r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", "a container name or id (letters, digits, _ . -)")
+CONTAINER_GLOB = (r"[A-Za-z0-9*?\[][A-Za-z0-9_.*?\[\]!-]{0,254}", "a container name or glob pattern")
+IMAGE_NAME = (r"[A-Za-z0-9][A-Za-z0-9_./:@-]{0,254}", "an image reference like repo/name:tag")
+DOCKER_HOST = (r"(unix|tcp|http|https)://[A-Za-z0-9_.:/@\[\]%-]+|[A-Za-z0-9_.-]+(:[0-9]+)?",
+               "unix:///path/to/docker.sock, tcp://host:port or host[:port]")
+IMAGE_GLOB = (r"[A-Za-z0-9*?\[][A-Za-z0-9_./:@*?\[\]!-]{0,254}", "an image name or glob pattern")
+
+
+def _option_values(params, path):
+    """(option name, value) pairs of a dotted option path through lists and dicts.
+
+    `users.name` yields (`users[0].name`, ...), so that errors name the exact entry.
+    """
+    head, _dot, rest = path.partition(".")
+    value = params.get(head) if isinstance(params, dict) else None
+    if isinstance(value, list):
+        items = [("%s[%d]" % (head, index), item) for index, item in enumerate(value)]
+    else:
+        items = [(head, value)]
+    for name, item in items:
+        if rest:
+            for sub, found in (_option_values(item, rest) if isinstance(item, dict) else []):
+                yield "%s.%s" % (name, sub), found
+        elif item is not None:
+            yield name, item
+
+
+def check_module_input(module, rules=None, multiline=(), not_empty=()):
+    """The input gate of a Docker-side module, before anything is touched: inputs.fail_on_bad_params
+    (no NUL or control characters outside `multiline` options, length caps), then no empty value in
+    `not_empty`, then the name `rules` ({option path: (regex, what)}) as full matches. One-line
+    failures name the option, never the value."""
+    fail_on_bad_params(module, multiline=multiline)
+    try:
+        for path in ("docker_host",) + tuple(not_empty):
+            for name, value in _option_values(module.params, path):
+                if not str(value).strip():
+                    raise InputError(name, "is empty")
+        for path, (pattern, what) in dict(rules or {}, docker_host=DOCKER_HOST).items():
+            for name, value in _option_values(module.params, path):
+                require_match(pattern, str(value), name, what)
+    except InputError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+
+
 class DockerModuleClient:
     """What a module holds: the AnsibleModule, a connected client, and one-line failures."""
 
     def __init__(self, module):
         self.module = module
+        try:
+            check_timeouts(module.params)
+        except InputError as exc:
+            module.fail_json(msg=str(exc), changed=False)
         if not HAS_DOCKER:
             module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-        self.conn = resolve_connection(module.params)
-        if self.conn["host"].startswith("tcp://") and not self.conn["tls"]:
-            module.warn("Talking to %s over plain TCP (tls=false): anyone on the network can control "
-                        "this Docker daemon. Prefer --tlsverify on port 2376." % self.conn["host"])
         try:
+            self.conn = resolve_connection(module.params)
+            for warning in insecure_warnings(self.conn):
+                module.warn(warning)
             self.client = connect(self.conn)
         except DockerOperationError as exc:
             self.fail("%s. Nothing was changed." % exc)
@@ -284,6 +384,8 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
     the command reads exactly len(stdin) bytes through `head -c`, then sees end of file.
     Secrets belong in stdin, never in cmd or environment (both are visible to `docker inspect`).
     """
+    if not timeout or timeout <= 0:
+        raise DockerOperationError("an exec timeout must be a number of seconds above 0, not %r" % (timeout,))
     if stdin is not None:
         data = stdin.encode("utf-8") if not isinstance(stdin, bytes) else stdin
         cmd = ["/bin/sh", "-c", 'head -c %d | "$@"' % len(data), "sh"] + list(cmd)
@@ -304,7 +406,7 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
             raw.sendall(data)
         out, err = _read_frames(read, raw, deadline)
     except socket.timeout:
-        raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+        raise ExecTimeout(_timeout_message(container_id, timeout))
     finally:
         try:
             sock.close()
@@ -316,9 +418,15 @@ def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=N
         if not info.get("Running") and info.get("ExitCode") is not None:
             break
         if time.monotonic() > deadline:
-            raise ExecTimeout("command in container %s did not finish within %ss" % (container_id, timeout))
+            raise ExecTimeout(_timeout_message(container_id, timeout))
         time.sleep(0.02)
     return ExecResult(info["ExitCode"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def _timeout_message(container_id, timeout):
+    return ("the command in container %s did not finish within %ss; it was started and may still be running in "
+            "the container (a docker exec cannot be stopped from outside), so its outcome is unknown"
+            % (container_id[:12], timeout))
 
 
 def _api_message(exc):

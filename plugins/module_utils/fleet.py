@@ -24,7 +24,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DEFAULT_DOCKER_HOST,
+    DockerOperationError,
     connect,
+    insecure_warnings,
     resolve_connection,
 )
 
@@ -72,13 +74,17 @@ def daemon_entries(raw, base_dir=None, environ=None):
         if bool(item.get("client_cert")) != bool(item.get("client_key")):
             raise FleetError("docker_hosts[%d] (%s): client_cert and client_key go together"
                              % (index, item["docker_host"]))
-        params = dict(validate_certs=True, timeout=60)
+        # validate_certs stays unset unless given: the entry's value, then DOCKER_TLS_VERIFY, then on.
+        params = dict(timeout=60)
         params.update((k, v) for k, v in item.items() if v is not None)
         for key in PATH_KEYS:
             if params.get(key):
                 path = os.path.expanduser(os.path.expandvars(str(params[key])))
                 params[key] = path if os.path.isabs(path) or not base_dir else os.path.join(base_dir, path)
-        conn = resolve_connection(params, environ)
+        try:
+            conn = resolve_connection(params, environ)
+        except DockerOperationError as exc:
+            raise FleetError("docker_hosts[%d]: %s" % (index, exc))
         alias = str(item.get("alias") or default_alias(conn["host"]))
         if not safe_name(alias):
             raise FleetError("docker_hosts[%d]: alias %r has no letters or digits" % (index, alias))
@@ -86,7 +92,7 @@ def daemon_entries(raw, base_dir=None, environ=None):
             raise FleetError("docker_hosts[%d] (%s) and docker_hosts[%d] have the same alias %r: give each an alias"
                              % (index, conn["host"], aliases[alias], alias))
         aliases[alias] = index
-        entries.append(dict(alias=alias, conn=conn))
+        entries.append(dict(alias=alias, conn=conn, warnings=insecure_warnings(conn)))
     return entries
 
 

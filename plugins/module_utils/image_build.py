@@ -44,6 +44,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerOperationError,
     NotFound,
     _api_message,
+    _short,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import is_sha512_hash, sha512_crypt
@@ -59,8 +60,19 @@ DEFAULT_ALLOWED_DIRS = ("/var/db2_setup/include", "/var/db2_setup/lib", "/var/cu
 # Made at every container start by IBM's setup (create_users): images must leave them alone.
 RESERVED_USERS = {"root", "db2inst1", "db2fenc1", "dasusr1"}
 RESERVED_UIDS = {0, 1000, 1001}
-LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+# Name rules are used with fullmatch(): a pattern ending in `$` with match() also takes "name\n".
+LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 READY_LINE = "(*) Setup has completed."
+SHELL = re.compile(r"/[A-Za-z0-9_/.-]+")
+SALT = re.compile(r"[./0-9A-Za-z]{1,16}")
+OWNER = re.compile(r"[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?")
+DEST = re.compile(r"/[A-Za-z0-9_.@+ /-]+")
+# The same rules for the modules' input gate (docker.check_module_input): (regex, what is expected).
+USER_NAME_RULE = (USER_NAME, "a user or group name: 1-30 of a-z, 0-9, _ or -, starting with a letter or _")
+SHELL_RULE = (SHELL, "an absolute path like /bin/bash")
+SALT_RULE = (SALT, "1-16 characters of ./0-9A-Za-z")
+OWNER_RULE = (OWNER, "user[:group] of letters, digits, _ . -")
+DEST_RULE = (DEST, "an absolute path of letters, digits, blanks and _ . @ + -")
 
 ENTRYPOINT_SH = r"""#!/bin/bash
 # Entrypoint of images built by db2ops.docker.db2_image. It runs the base image's own entrypoint
@@ -197,6 +209,8 @@ class ImageInputError(DockerOperationError):
 
 def normalise_dest(dest, allowed_dirs):
     """An absolute, normalised destination inside one of allowed_dirs; raise otherwise."""
+    if dest and re.search(r"[\x00-\x1f\x7f]", dest):  # a newline would add a Dockerfile instruction
+        raise ImageInputError("file dest must be one line of printable text")
     if not dest or not dest.startswith("/"):
         raise ImageInputError("file dest %r must be an absolute path" % (dest,))
     norm = posixpath.normpath(dest)
@@ -213,7 +227,7 @@ def validate_users(users):
     seen_names, seen_uids = set(), {}
     for user in users:
         name, uid = user["name"], user["uid"]
-        if not USER_NAME.match(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
+        if not USER_NAME.fullmatch(name or "") or name.upper().startswith(("SYS", "IBM", "SQL")):
             raise ImageInputError(
                 "invalid user name %r: use 1-30 characters a-z, 0-9, _ or -, starting with a letter or _, "
                 "and not starting with SYS, IBM or SQL (reserved by Db2)" % (name,))
@@ -228,16 +242,16 @@ def validate_users(users):
         if uid in seen_uids:
             raise ImageInputError("uid %s is given to both %s and %s" % (uid, seen_uids[uid], name))
         for group in user.get("groups") or []:
-            if not USER_NAME.match(group):
+            if not USER_NAME.fullmatch(group):
                 raise ImageInputError("invalid group name %r of user %s" % (group, name))
         if user.get("password") and user.get("password_hash"):
             raise ImageInputError("user %s: give password or password_hash, not both" % name)
-        if user.get("password_salt") and not re.match(r"^[./0-9A-Za-z]{1,16}$", user["password_salt"]):
+        if user.get("password_salt") and not SALT.fullmatch(user["password_salt"]):
             raise ImageInputError("password_salt of user %s must be 1-16 characters of [./0-9A-Za-z]" % name)
         if user.get("password_hash") and not is_sha512_hash(user["password_hash"]):
             raise ImageInputError("password_hash of user %s is not a SHA-512 crypt hash ($6$...); "
                                   "make one with password_hash('sha512', salt)" % name)
-        if not re.match(r"^/[\w/.-]+$", user.get("shell") or "/bin/bash"):
+        if not SHELL.fullmatch(user.get("shell") or "/bin/bash"):
             raise ImageInputError("invalid shell %r of user %s" % (user.get("shell"), name))
         seen_names.add(name)
         seen_uids[uid] = name
@@ -261,7 +275,7 @@ def user_password_hash(user, image_name):
 
 
 def _owner_ok(owner):
-    return bool(re.match(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$", owner))
+    return bool(OWNER.fullmatch(owner))
 
 
 def load_files(files, allowed_dirs):
@@ -277,7 +291,7 @@ def load_files(files, allowed_dirs):
         else:
             src = item.get("src")
             if not src or not os.path.isfile(src):
-                raise ImageInputError("file src %s does not exist or is not a regular file" % src)
+                raise ImageInputError("file src of %s does not exist or is not a regular file" % dest)
             with open(src, "rb") as handle:
                 data = handle.read()
         mode = item.get("mode")
@@ -285,8 +299,8 @@ def load_files(files, allowed_dirs):
             # IBM's setup executes every file in /var/custom; scripts elsewhere get read access.
             mode = 0o755 if dest.startswith(("/var/custom/", "/var/db2_setup/lib/")) else 0o644
         elif isinstance(mode, str):
-            if not re.match(r"^0?[0-7]{3,4}$", mode):
-                raise ImageInputError("mode %r of %s is not an octal mode like '0755'" % (mode, dest))
+            if not re.fullmatch(r"0?[0-7]{3,4}", mode):
+                raise ImageInputError("file mode of %s is not an octal mode like '0755'" % dest)
             mode = int(mode, 8)
         owner = item.get("owner") or "root:root"
         if not _owner_ok(owner):
@@ -409,9 +423,32 @@ def inspect_image(api, name):
         raise DockerOperationError("cannot inspect image %s: %s" % (name, _api_message(exc)))
 
 
+class BuildFailed(DockerOperationError):
+    """The build failed; `step_images` are the step images it left behind (they may hold secrets)."""
+
+    def __init__(self, message, step_images):
+        super(BuildFailed, self).__init__(message)
+        self.step_images = step_images
+
+
 def build(api, context, labels, timeout=None):
-    """Build the context; return (image id, log lines, ids of the intermediate step images)."""
+    """Build the context; return (image id, log lines, ids of the intermediate step images).
+
+    Raises BuildFailed carrying the step images made before the failure.
+    """
     log, step_images = [], []
+    try:
+        return _build(api, context, labels, timeout, log, step_images)
+    except BuildFailed:
+        raise
+    except DockerOperationError as exc:
+        raise BuildFailed(str(exc), step_images)
+    except Exception as exc:  # read timeout (build_timeout) or a broken connection mid-build
+        raise BuildFailed("the image build failed: %s; last steps: %s" % (_short(str(exc)), " | ".join(log[-4:])),
+                          step_images)
+
+
+def _build(api, context, labels, timeout, log, step_images):
     try:
         stream = api.build(fileobj=context_tar(context), custom_context=True, rm=True, forcerm=True,
                            pull=False, labels=labels, decode=True, timeout=timeout)
@@ -440,19 +477,21 @@ def build(api, context, labels, timeout=None):
 
 
 def remove_stage_images(api, step_images, final_id, keep_ids):
-    """Remove the `db2ops-users` stage's step images (they held the password hashes).
+    """Remove the step images of a build outside the final image (they held the password hashes).
 
-    Only images outside the final image's parent chain are removed; failures are ignored
-    (an image still used by another build is left for `docker image prune`).
+    After a success that is the `db2ops-users` stage; after a failure (final_id None) every step
+    image of the build, since the final stage's steps copy /etc/shadow too. Images in the parent
+    chain of the final image or of keep_ids stay; failures are ignored (an image still used by
+    another build is left for `docker image prune`).
     """
     removed = []
     keep = set(i.replace("sha256:", "")[:12] for i in keep_ids)
     chain = set()
-    current = final_id
-    while current:
-        chain.add(current.replace("sha256:", "")[:12])
-        info = inspect_image(api, current)
-        current = info.get("Parent") if info else None
+    for current in [final_id] + list(keep_ids):
+        while current and current.replace("sha256:", "")[:12] not in chain:
+            chain.add(current.replace("sha256:", "")[:12])
+            info = inspect_image(api, current)
+            current = info.get("Parent") if info else None
     for short in reversed(step_images):
         if short[:12] in chain or short[:12] in keep:
             continue
@@ -480,8 +519,9 @@ class ImageBuilder:
             raise ImageInputError("base image %s is not on this Docker host: pull or load it first" % base_ref)
         validate_users(params.get("users") or [])
         for key in (params.get("labels") or {}):
-            if not LABEL_KEY.match(key) or key.startswith("db2ops.image."):
-                raise ImageInputError("invalid label key %r (db2ops.image.* is reserved)" % key)
+            if not LABEL_KEY.fullmatch(key) or key.startswith("db2ops.image."):
+                raise ImageInputError("option labels has an invalid key: use letters, digits and . _ / -; "
+                                      "db2ops.image.* is reserved")
         allowed = list(DEFAULT_ALLOWED_DIRS) + list(params.get("allowed_dest_dirs") or [])
         files = load_files(params.get("files") or [], allowed)
         file_owners = set(o.split(":")[0] for _d, _b, _m, o in files)
@@ -521,8 +561,13 @@ class ImageBuilder:
         labels = {LABEL_HASH: plan["digest"], LABEL_DOCKERFILE: plan["dockerfile"],
                   LABEL_BASE: plan["base_ref"], LABEL_BASE_ID: plan["base"]["Id"]}
         started = time.monotonic()
-        image_id, log, steps = build(self.api, plan["context"], labels, timeout=self.params.get("build_timeout"))
         keep = [plan["base"]["Id"]] + ([current["Id"]] if current else [])
+        try:
+            image_id, log, steps = build(self.api, plan["context"], labels, timeout=self.params.get("build_timeout"))
+        except BuildFailed as exc:
+            if self.params.get("users"):  # the failed build's steps may hold the hashes too
+                remove_stage_images(self.api, exc.step_images, None, keep)
+            raise
         if self.params.get("users"):
             result["removed_stage_images"] = remove_stage_images(self.api, steps, image_id, keep)
         repo, tag = split_name(plan["name"])

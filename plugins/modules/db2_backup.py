@@ -118,6 +118,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+    DATABASE_NAME,
+    SAFE_PATH,
     BackupInputError,
     check_database,
     check_path,
@@ -132,11 +134,18 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     open_running_db2,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
+    failure_note,
 )
+
+
+DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
+PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
 
 
 def main():
@@ -155,6 +164,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    check_module_input(module, rules={"container": CONTAINER_NAME, "databases": DB2_NAME, "path": PATH_RULE})
     docker = DockerModuleClient(module)
     try:
         path = check_path(p["path"])
@@ -175,7 +185,7 @@ def main():
                                        reactivate=facts["active_databases"], check_mode=module.check_mode)
         images = list_images(clp, path)
     except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     except Db2Error as exc:
         docker.fail("backup failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
     finally:

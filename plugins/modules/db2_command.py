@@ -124,15 +124,22 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import DATABASE_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import RC_ERROR, Db2Clp, Db2Error, mask_statement
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import instance_owner, open_running_db2
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     MASK,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
+    failure_note,
 )
+
+
+DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
 
 
 def main():
@@ -149,6 +156,8 @@ def main():
         required_together=DOCKER_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    check_module_input(module, rules={"container": CONTAINER_NAME, "database": DB2_NAME},
+                       multiline=("statements",), not_empty=("container", "statements"))
     p = module.params
     statements = list(p["statements"])
     if p["database"]:
@@ -162,10 +171,11 @@ def main():
         clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
         results = clp.run_script(statements, stop_on_error=p["stop_on_error"], secrets=p["secrets"])
     except Db2Error as exc:
-        docker.fail(mask(str(exc), p["secrets"]), commands=commands, db2_message=exc.code, sqlcode=exc.sqlcode,
+        docker.fail(one_line(mask(str(exc), p["secrets"])), commands=commands, db2_message=exc.code,
+                    sqlcode=exc.sqlcode,
                     output=mask(exc.output, p["secrets"]))
     except DockerOperationError as exc:
-        docker.fail("%s. Nothing was run." % exc, commands=commands)
+        docker.fail("%s. %s" % (exc, failure_note(exc, "Nothing was run.")), commands=commands)
     finally:
         docker.close()
     out = []
@@ -176,8 +186,14 @@ def main():
     failed = [item for item in results if item.rc >= RC_ERROR]
     if failed:
         first = Db2Clp.error_for(failed[0])
-        module.fail_json(msg=mask(str(first), p["secrets"]), changed=p["changed"], results=out, commands=commands)
+        module.fail_json(msg=one_line(mask(str(first), p["secrets"])), changed=p["changed"], results=out,
+                         commands=commands)
     module.exit_json(changed=p["changed"], results=out, commands=commands)
+
+
+def one_line(text):
+    """A failure message on one line: a multi-line statement is echoed in it."""
+    return " ".join(text.split())
 
 
 def mask(text, secrets):

@@ -291,17 +291,23 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import BackupInputError, check_path
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import SAFE_PATH, BackupInputError, check_path
 from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
     describe_containers,
     find_db2_containers,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_GLOB,
     DOCKER_REQUIRED_TOGETHER,
+    IMAGE_GLOB,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
 )
+
+
+PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
 
 
 def main():
@@ -320,6 +326,8 @@ def main():
         required_together=DOCKER_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    check_module_input(module, rules={"name": CONTAINER_GLOB, "image": IMAGE_GLOB, "backup_path": PATH_RULE},
+                       not_empty=("label",))
     docker = DockerModuleClient(module)
     params = module.params
     try:

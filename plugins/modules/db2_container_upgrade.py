@@ -245,12 +245,22 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.db2ops.docker.plugins.module_utils.backup import SAFE_PATH
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
+    IMAGE_NAME,
+    UNKNOWN_STATE,
     DockerModuleClient,
+    ExecTimeout,
+    check_module_input,
     docker_argument_spec,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.upgrade import ContainerUpgrade, UpgradeError
+
+
+PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
+LEVEL_RULE = (r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+[a-z]?", "a Db2 level like 11.5.8.0")
 
 
 def main():
@@ -275,6 +285,8 @@ def main():
         required_together=DOCKER_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    check_module_input(module, rules={"container": CONTAINER_NAME, "image": IMAGE_NAME, "target_level": LEVEL_RULE,
+                                      "backup.path": PATH_RULE})
     docker = DockerModuleClient(module)
     upgrade = ContainerUpgrade(docker.api, module.params, check_mode=module.check_mode, diff=module._diff)
     try:
@@ -287,6 +299,8 @@ def main():
             outcome = "not rolled back: %s" % result["not_rolled_back"]
         elif result.get("changed"):
             outcome = "nothing was rolled back"
+        elif isinstance(exc.__context__, ExecTimeout):  # a backup may still be running in the container
+            outcome = UNKNOWN_STATE[0].lower() + UNKNOWN_STATE[1:].rstrip(".")
         else:
             outcome = "nothing was changed"
         message = "upgrade of %s to %s failed at step %s: %s" % (

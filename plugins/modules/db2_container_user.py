@@ -19,6 +19,8 @@ description:
     the container's environment or a log. The plaintext never enters the container.
   - Idempotent password handling re-hashes O(password) with the salt of the hash stored in the
     container's C(/etc/shadow) and compares; nothing is written when they match.
+  - If a later command fails after an earlier one changed the container (C(useradd) done, C(chpasswd)
+    failed), the task fails with C(changed=true) and says what was done and what was not.
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
@@ -41,7 +43,9 @@ options:
   name:
     description:
       - User name, 1-30 characters C(a-z0-9_-), not starting with C(SYS), C(IBM) or C(SQL).
-      - The instance owner, C(db2fenc1) and C(root) are refused.
+      - The instance owner, C(db2fenc1) and C(root) are refused, and so is any existing system account of the
+        container (uid below 1000, like C(daemon), or the owner of the instance's C(sqllib/adm/.fenced));
+        such users are never changed or removed.
     type: str
     required: true
   state:
@@ -52,7 +56,7 @@ options:
     default: present
   uid:
     description:
-      - User id; fails if another user of the container has it.
+      - User id, 1000-60000 (lower ids are system accounts); fails if another user of the container has it.
     type: int
   gid:
     description:
@@ -142,13 +146,17 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.container_user import ContainerUserManager
+from ansible_collections.db2ops.docker.plugins.module_utils.container_user import ContainerUserManager, PartialChange
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
+    failure_note,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.image_build import SHELL_RULE, USER_NAME_RULE
 
 
 def main():
@@ -168,11 +176,15 @@ def main():
         required_together=DOCKER_REQUIRED_TOGETHER,
         supports_check_mode=True,
     )
+    check_module_input(module, rules={"container": CONTAINER_NAME, "name": USER_NAME_RULE, "groups": USER_NAME_RULE,
+                                      "shell": SHELL_RULE}, not_empty=("container", "name", "password"))
     docker = DockerModuleClient(module)
     try:
         result = ContainerUserManager(docker.api, module.params, module.check_mode).run()
+    except PartialChange as exc:
+        docker.fail("%s." % exc, changed=True)
     except DockerOperationError as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     finally:
         docker.close()
     if not module._diff:

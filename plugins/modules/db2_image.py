@@ -93,13 +93,14 @@ options:
         type: path
       content:
         description:
-          - The file's content as text.
+          - The file's content as text (any text but NUL).
         type: str
       dest:
         description:
           - Absolute path in the image, under C(/var/db2_setup/include), C(/var/db2_setup/lib),
             C(/var/custom) or one of O(allowed_dest_dirs); anything else is refused.
           - IBM's setup runs every file in C(/var/custom) after C((*\) Setup has completed.).
+          - Letters, digits, blanks and C(_ . @ + -) only; anything else (a newline, a quote) is refused.
         type: str
         required: true
       mode:
@@ -109,7 +110,8 @@ options:
         type: raw
       owner:
         description:
-          - C(user[:group]) that owns the file; C(root:root) by default. Must exist at build time
+          - C(user[:group]) of letters, digits and C(_ . -) that owns the file; C(root:root) by default.
+            Must exist at build time
             (root, a numeric id or one of O(users)); C(db2inst1) is only created when a container starts.
         type: str
   users:
@@ -160,12 +162,13 @@ options:
         default: /bin/bash
   labels:
     description:
-      - Labels of the image. Keys C(db2ops.image.*) are reserved.
+      - Labels of the image. Keys C(db2ops.image.*) are reserved; keys are letters, digits and C(. _ / -),
+        values one line of text.
     type: dict
     default: {}
   allowed_dest_dirs:
     description:
-      - More directories where O(files[].dest) may point.
+      - More directories where O(files[].dest) may point (the same characters as O(files[].dest)).
     type: list
     elements: path
     default: []
@@ -197,6 +200,7 @@ options:
       validate_certs:
         description:
           - Verify the source daemon's certificate against O(copy_from.ca_path).
+          - With V(false) the module warns.
         type: bool
         default: true
       ca_path:
@@ -309,14 +313,26 @@ removed_stage_images:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DOCKER_HOST,
     DOCKER_REQUIRED_TOGETHER,
+    IMAGE_NAME,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     connect,
     docker_argument_spec,
+    insecure_warnings,
     resolve_connection,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import ImageBuilder, copy_image
+from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
+    DEST_RULE,
+    OWNER_RULE,
+    SALT_RULE,
+    SHELL_RULE,
+    USER_NAME_RULE,
+    ImageBuilder,
+    copy_image,
+)
 
 
 def main():
@@ -350,11 +366,20 @@ def main():
         mutually_exclusive=[["base_image", "copy_from"]],
         supports_check_mode=True,
     )
+    check_module_input(module, rules={
+        "name": IMAGE_NAME, "base_image": IMAGE_NAME, "files.dest": DEST_RULE, "files.owner": OWNER_RULE,
+        "allowed_dest_dirs": DEST_RULE, "users.name": USER_NAME_RULE, "users.groups": USER_NAME_RULE,
+        "users.shell": SHELL_RULE, "users.password_salt": SALT_RULE, "copy_from.docker_host": DOCKER_HOST,
+    }, multiline=("files.content",), not_empty=("name", "base_image", "files.dest", "users.name", "users.password"))
     docker = DockerModuleClient(module)
     source = None
     try:
         if module.params["copy_from"]:
-            source = connect(resolve_connection(module.params["copy_from"]))
+            # As documented, no DOCKER_* variable applies to the source daemon.
+            source_conn = resolve_connection(module.params["copy_from"], environ={})
+            for warning in insecure_warnings(source_conn):
+                module.warn("copy_from: " + warning)
+            source = connect(source_conn)
             result = copy_image(source, docker.api, module.params["name"], module.check_mode)
         else:
             result = ImageBuilder(docker.api, module.params, module.check_mode).run()

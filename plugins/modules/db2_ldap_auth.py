@@ -260,6 +260,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR
@@ -308,7 +309,7 @@ def main():
                                    module.check_mode, module.warn)
     except (LdapAuthError, Db2Error, DockerOperationError) as exc:
         changed = getattr(exc, "changed", False)
-        tail = "" if changed else " Nothing was changed."
+        tail = "" if changed else " " + failure_note(exc)
         docker.fail("%s.%s" % (str(exc).rstrip("."), tail), changed=changed, commands=getattr(exc, "commands", []))
     finally:
         docker.close()

@@ -222,6 +222,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     DockerModuleClient,
     DockerOperationError,
     docker_argument_spec,
+    failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
 from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR, LdapError
@@ -248,7 +249,7 @@ def main():
         changed, result = run_task(docker.api, module.params, module.check_mode)
     except (LdapServerError, LdapError, DockerOperationError, APIError) as exc:
         changed = getattr(exc, "changed", False)
-        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " Nothing was changed."),
+        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)),
                     changed=changed, commands=getattr(exc, "commands", []))
     finally:
         docker.close()

@@ -107,6 +107,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+    DATABASE_NAME,
+    SAFE_PATH,
     TIMESTAMP,
     BackupInputError,
     activate_statement,
@@ -123,11 +125,19 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     open_running_db2,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
+    check_module_input,
     docker_argument_spec,
+    failure_note,
 )
+
+
+DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
+PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
+TIMESTAMP_RULE = (r"[0-9]{14}|latest", "a backup timestamp YYYYMMDDhhmmss or latest")
 
 
 def main():
@@ -146,6 +156,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    check_module_input(module, rules={"container": CONTAINER_NAME, "database": DB2_NAME, "into": DB2_NAME,
+                                      "timestamp": TIMESTAMP_RULE, "path": PATH_RULE})
     docker = DockerModuleClient(module)
     try:
         path = check_path(p["path"])
@@ -168,10 +180,14 @@ def main():
             clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
             force_applications=p["force_applications"], check_mode=module.check_mode)
         if not module.check_mode and target in facts["active_databases"]:
-            clp.run(activate_statement(target))
             commands.append(activate_statement(target))
+            try:
+                clp.run(activate_statement(target))
+            except (Db2Error, DockerOperationError) as exc:  # the restore itself is done: say so
+                docker.fail("restored %s from the image of %s, but activating it again failed: %s"
+                            % (target, image["timestamp"], exc), changed=True, commands=commands)
     except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. Nothing was changed." % exc)
+        docker.fail("%s. %s" % (exc, failure_note(exc)))
     except Db2Error as exc:
         docker.fail("restore failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
     finally:

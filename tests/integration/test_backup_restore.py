@@ -84,19 +84,19 @@ def test_check_mode_backs_up_nothing(tmp_path, db2):
 
 @pytest.mark.parametrize("args, message", [
     ({"databases": ["NOPE"]}, "database NOPE is not cataloged in container"),
-    ({"path": "/database/backup;rm -rf /"}, "must be an absolute path of letters"),
-    ({"databases": ["TEST DB"]}, "is not a Db2 database name"),
+    ({"path": "/database/backup;rm -rf /"}, "Option path must be an absolute path of letters"),
+    ({"databases": ["TEST DB"]}, "Option databases[0] must be a Db2 database name"),
 ])
 def test_backup_bad_input(tmp_path, db2, args, message):
     result = module(tmp_path, "db2_backup", container=db2.name, **args)
-    assert result["failed"] and message in result["msg"] and "Nothing was changed." in result["msg"]
+    assert result["failed"] and message in result["msg"] and "nothing was changed." in result["msg"].lower()
 
 
 def test_restore_bad_input(tmp_path, db2):
     missing = module(tmp_path, "db2_restore", container=db2.name, database="TESTDB", timestamp="20000101000000")
     assert missing["failed"] and "no backup image of TESTDB taken at 20000101000000" in missing["msg"]
     bad = module(tmp_path, "db2_restore", container=db2.name, database="TESTDB", timestamp="yesterday")
-    assert bad["failed"] and "neither YYYYMMDDhhmmss nor 'latest'" in bad["msg"]
+    assert bad["failed"] and "Option timestamp must be a backup timestamp YYYYMMDDhhmmss or latest" in bad["msg"]
     assert rows(db2).startswith("1 ")
 
 

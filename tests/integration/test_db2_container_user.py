@@ -82,7 +82,7 @@ def test_create_connect_rerun_check_and_remove(tmp_path, db2):
 
 
 @pytest.mark.parametrize("args,message", [
-    (dict(name="Bad User"), "invalid user name"),
+    (dict(name="Bad User"), "Option name must be a user or group name"),
     (dict(name="db2inst1", password="x"), "does not manage it"),
     (dict(name="newuser", uid=1000), "uid 1000 is already used by db2inst1"),
     (dict(name="newuser", groups=["nosuchgroup"]), "nosuchgroup do not exist"),
@@ -94,5 +94,53 @@ def test_bad_input_fails_clearly_and_changes_nothing(tmp_path, db2, args, messag
     container = args.pop("container", db2.name)
     _proc, result = run_module(tmp_path, "db2_container_user", dict(container=container, **args))
     assert result.get("failed") is True and message in result["msg"], result
-    assert "Nothing was changed" in result["msg"]
+    assert "nothing was changed" in result["msg"].lower()
     assert db2.exec_run(["cat", "/etc/passwd", "/etc/shadow", "/etc/group"]).output == before
+
+
+FAKE_CHPASSWD = "/usr/local/sbin/chpasswd"  # before /usr/sbin in the image's PATH
+
+
+def test_password_failure_after_useradd_says_what_was_done(tmp_path, db2):
+    """useradd succeeds, chpasswd fails: the container changed, so changed=true and both are named."""
+    db2.exec_run(["sh", "-c", "printf '#!/bin/sh\\necho chpasswd: cannot lock /etc/shadow >&2\\nexit 1\\n' > %s && "
+                  "chmod 755 %s" % (FAKE_CHPASSWD, FAKE_CHPASSWD)], user="root")
+    try:
+        _proc, result = run_module(tmp_path, "db2_container_user",
+                                   dict(container=db2.name, name="halfuser", uid=2101, password=PASSWORD))
+    finally:
+        db2.exec_run(["rm", "-f", FAKE_CHPASSWD], user="root")
+    try:
+        assert result.get("failed") is True and result["changed"] is True, result
+        msg = result["msg"]
+        assert "\n" not in msg and "Nothing was changed" not in msg
+        assert "chpasswd failed" in msg and "cannot lock /etc/shadow" in msg
+        assert "already done in the container: useradd -M -N -s /bin/bash -u 2101 halfuser" in msg
+        assert "not done: chpasswd -e" in msg
+        assert PASSWORD not in str(result) and "$6$" not in str(result)
+        assert db2.exec_run(["id", "halfuser"]).exit_code == 0, "useradd did run"
+        assert shadow_hash(db2, "halfuser") in ("!", "*", "!!", ""), "no password was set"
+        # The rerun, with chpasswd working again, finishes the job.
+        fixed = user(tmp_path, db2, name="halfuser", uid=2101, password=PASSWORD)
+        assert fixed["changed"] is True and fixed["commands"] == ["chpasswd -e"], fixed
+    finally:
+        db2.exec_run(["userdel", "halfuser"], user="root")
+
+
+@pytest.mark.parametrize("args", [
+    dict(name="daemon", state="absent"),
+    dict(name="bin", state="absent"),
+    dict(name="db2inst1", state="absent"),
+    dict(name="db2fenc1", state="absent"),
+    dict(name="daemon", shell="/bin/bash"),
+    dict(name="newuser", uid=999),
+])
+def test_system_accounts_are_never_changed_or_removed(tmp_path, db2, args):
+    files = ["cat", "/etc/passwd", "/etc/shadow", "/etc/group"]
+    before = db2.exec_run(files).output
+    _proc, result = run_module(tmp_path, "db2_container_user", dict(container=db2.name, **args))
+    assert result.get("failed") is True and result.get("changed") is False, result
+    msg = result["msg"]
+    assert "\n" not in msg and "Nothing was changed" in msg
+    assert ("system account" in msg or "does not manage it" in msg or "outside 1000-60000" in msg), msg
+    assert db2.exec_run(files).output == before

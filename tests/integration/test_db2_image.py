@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import docker
 import pytest
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, run_db2, wait_for_log
 from playbook import run_module
@@ -143,7 +144,7 @@ def test_check_mode_diff_then_a_changed_file_rebuilds(tmp_path, built, docker_cl
     (dict(base_image="db2ops/no-such-base:1"), "base image db2ops/no-such-base:1 is not on this Docker host"),
     (dict(files=[dict(src="/nonexistent/x.sh", dest="/var/custom/x.sh")], users=[]), "does not exist"),
     (dict(files=[dict(content="x", dest="/etc/profile.d/x.sh")], users=[]), "outside the allowed directories"),
-    (dict(users=[dict(name="App User", uid=2001)]), "invalid user name"),
+    (dict(users=[dict(name="App User", uid=2001)]), "Option users[0].name must be a user or group name"),
     (dict(users=[dict(name="a1", uid=2001), dict(name="a2", uid=2001)]), "uid 2001 is given to both a1 and a2"),
     (dict(users=[dict(name="a1", uid=100)]), "uid 100 of user a1 is already used by openldap"),
     (dict(files=[dict(content="x", dest="/var/custom/x.sh", owner="root:nosuchgroup")], users=[]),
@@ -155,6 +156,53 @@ def test_bad_input_fails_clearly_and_keeps_the_tag(tmp_path, built, docker_clien
     _proc, result = run_module(tmp_path, "db2_image", dict(image_args(name), **change))
     assert result.get("failed") is True
     assert message in result["msg"], result["msg"]
-    assert "Nothing was changed" in result["msg"]
+    assert "nothing was changed" in result["msg"].lower()
     assert "\n" not in result["msg"]
     assert docker_client.images.get(name).id == before_id
+
+
+def descendants(docker_client, image_id):
+    """Ids of every image (tagged or not, as `docker images -a`) built on top of image_id."""
+    parents = {i["Id"]: i.get("ParentId") for i in docker_client.api.images(all=True)}
+    found = []
+    for start in parents:
+        current = parents.get(start)
+        while current:
+            if current == image_id:
+                found.append(start)
+                break
+            current = parents.get(current)
+    return found
+
+
+def test_failed_build_leaves_no_step_image_with_the_hash(tmp_path, standin_images, docker_client):
+    """A build failing after the users stage must not leave its step images (they hold the hash)."""
+    # A base of our own, so that every image on top of it comes from this build.
+    holder = docker_client.containers.create(standin_images["11.1.4.4"], name=PREFIX.replace("/", "-") + "-holder")
+    try:
+        base = holder.commit(repository=PREFIX + "-failbase", tag="1")
+    finally:
+        holder.remove(force=True)
+    name = PREFIX + "-failed:1"
+    password = "Fail-S3cret-" + uuid.uuid4().hex[:8]
+    try:
+        _proc, result = run_module(tmp_path, "db2_image", image_args(
+            name, base_image=PREFIX + "-failbase:1", users=[dict(name="appuser1", uid=2001, password=password)],
+            files=[dict(content="x", dest="/var/custom/x.sh", owner="root:nosuchgroup")]))
+        assert result.get("failed") is True, result
+        msg = result["msg"]
+        assert "the image build failed" in msg and "Nothing was changed" in msg and "\n" not in msg
+        assert password not in json.dumps(result)
+        assert descendants(docker_client, base.id) == [], "step images of the failed build are left"
+        assert not docker_client.api.images(name=name)
+    finally:
+        for _round in range(10):  # children before parents
+            left = descendants(docker_client, base.id)
+            for image_id in left:
+                try:
+                    docker_client.api.remove_image(image_id, force=True, noprune=True)
+                except docker.errors.APIError:
+                    pass
+            if not left:
+                break
+        docker_client.images.remove(base.id, force=True)

@@ -4,6 +4,7 @@ playbooks/upgrade.yml run against that dynamic inventory."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 
@@ -94,6 +95,42 @@ def inventory(tmp_path, data, *args, name="fleet.db2_containers.yml"):
 
 def members(listed, group):
     return sorted(listed.get(group, {}).get("hosts", []))
+
+
+# ansible-core 2.19 no longer templates inventory strings by itself; 2.17 (our minimum) did, and only
+# wrap_var in the plugin stops it there. Set DB2OPS_TEST_OLD_ANSIBLE_BIN to the bin directory of a venv
+# with ansible-core 2.17 (and docker, pyyaml) to prove that too.
+OLD_ANSIBLE_BIN = os.environ.get("DB2OPS_TEST_OLD_ANSIBLE_BIN")
+
+
+@pytest.mark.parametrize("bin_dir", [str(BIN), pytest.param(OLD_ANSIBLE_BIN, marks=pytest.mark.skipif(
+    not OLD_ANSIBLE_BIN, reason="DB2OPS_TEST_OLD_ANSIBLE_BIN not set"))], ids=["venv", "old-ansible"])
+def test_daemon_strings_are_never_templated_on_the_controller(tmp_path, docker_client, standin_images, bin_dir):
+    """A label on any scanned daemon is data: a Jinja lookup in it must print as text, never run."""
+    prefix = "db2ops-t-invunsafe" + uuid.uuid4().hex[:6]
+    marker = tmp_path / ("pwned-" + uuid.uuid4().hex)
+    evil = "{{ lookup('pipe', 'touch %s') }}" % marker
+    with images_locked("standin"):  # created, never started: the labels are all the scan needs
+        container = docker_client.containers.create(standin_images[OLD], name=prefix, labels={"note": evil},
+                                                    environment=BASE_DB2_ENV)
+    try:
+        data = {"plugin": "db2ops.docker.db2_containers", "docker_hosts": [{"docker_host": "unix:///var/run/docker.sock"}],
+                "containers": [prefix], "include_stopped": True, "gather_db2": False,
+                "compose": {"db2_note": "db2_labels.note"},
+                "keyed_groups": [{"key": "db2_labels.note", "prefix": "note"}]}
+        path = tmp_path / "unsafe.db2_containers.yml"
+        path.write_text(yaml.safe_dump(data))
+        play = tmp_path / "print.yml"
+        play.write_text(yaml.safe_dump([{"hosts": "db2_containers", "gather_facts": False, "tasks": [
+            {"ansible.builtin.debug": {"msg": "LABEL=[{{ db2_labels.note }}] COMPOSED=[{{ db2_note }}]"}}]}]))
+        proc = subprocess.run([os.path.join(bin_dir, "ansible-playbook"), "-i", str(path), str(play)],
+                              capture_output=True, text=True, env=ansible_env(), cwd=REPO, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "LABEL=[%s] COMPOSED=[%s]" % (evil, evil) in proc.stdout.replace('\\"', '"')
+        assert not marker.exists()
+    finally:
+        container.remove(force=True)
+    assert not marker.exists()
 
 
 def test_hosts_groups_and_the_vars_the_roles_read(tmp_path, fleet):

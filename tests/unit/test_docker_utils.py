@@ -1,11 +1,14 @@
 """Connection resolution, env masking and container facts from recorded `docker inspect` data."""
+import re
+import socket
+
 import pytest
 
 from ansible_collections.db2ops.docker.plugins.module_utils import db2_container, docker
 
 
 def resolve(environ=None, **params):
-    base = dict(docker_host=None, tls=None, validate_certs=True, ca_path=None, client_cert=None,
+    base = dict(docker_host=None, tls=None, validate_certs=None, ca_path=None, client_cert=None,
                 client_key=None, timeout=60)
     base.update(params)
     return docker.resolve_connection(base, environ or {})
@@ -36,6 +39,50 @@ def test_docker_cert_path_supplies_files():
     assert (conn["ca_path"], conn["client_cert"], conn["client_key"]) == (
         "/certs/ca.pem", "/certs/cert.pem", "/certs/key.pem")
     assert conn["verify"] is True
+
+
+@pytest.mark.parametrize("tls", [True, None])
+def test_http_url_with_tls_is_refused_not_sent_in_plain(tls):
+    with pytest.raises(docker.DockerOperationError) as err:
+        resolve(docker_host="http://db2host:2375", tls=tls)
+    assert "plain HTTP" in str(err.value) and "tls=false" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_http_url_is_plain_tcp_only_when_asked_and_warned():
+    conn = resolve(docker_host="http://db2host:2375", tls=False)
+    assert (conn["host"], conn["tls"]) == ("tcp://db2host:2375", False)
+    (warning,) = docker.insecure_warnings(conn)
+    assert "plain TCP" in warning
+
+
+def test_https_url_with_tls_off_is_refused():
+    with pytest.raises(docker.DockerOperationError, match="https://.*tls=false"):
+        resolve(docker_host="https://db2host:2376", tls=False)
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "FALSE"])
+def test_explicit_validate_certs_wins_over_docker_tls_verify(value):
+    conn = resolve({"DOCKER_TLS_VERIFY": value}, docker_host="tcp://h:2376", validate_certs=True)
+    assert conn["verify"] is True and docker.insecure_warnings(conn) == []
+
+
+def test_docker_tls_verify_applies_only_when_not_set_and_is_warned():
+    conn = resolve({"DOCKER_TLS_VERIFY": "0"}, docker_host="tcp://h:2376")
+    assert conn["tls"] is True and conn["verify"] is False
+    (warning,) = docker.insecure_warnings(conn)
+    assert "verification is off" in warning
+    assert resolve({"DOCKER_TLS_VERIFY": "1"}, docker_host="tcp://h:2376", validate_certs=False)["verify"] is False
+    assert resolve({"DOCKER_TLS_VERIFY": ""}, docker_host="tcp://h:2376")["verify"] is True
+    assert resolve({}, docker_host="tcp://h:2376")["verify"] is True
+
+
+def test_secure_or_local_connections_have_no_warning():
+    assert docker.insecure_warnings(resolve(docker_host="tcp://h:2376")) == []
+    assert docker.insecure_warnings(resolve(validate_certs=False)) == []  # unix socket: no TLS to verify
+
+
+def test_validate_certs_has_no_default_so_explicit_values_are_visible():
+    assert "default" not in docker.DOCKER_COMMON_ARGS["validate_certs"]
 
 
 def test_verification_without_ca_is_refused_before_connecting(tmp_path):
@@ -131,3 +178,79 @@ def test_a_typo_in_a_container_name_gets_the_closest_name():
 
     assert db2_container.did_you_mean(Api, "db2servr") == "; did you mean db2server?"
     assert db2_container.did_you_mean(Api, "billing") == ""
+
+
+class _SilentExecApi:
+    """An Engine API whose exec never answers: the command keeps running in the container."""
+
+    def __init__(self):
+        self.ours, self.theirs = socket.socketpair()
+        self.received = b""
+
+    def exec_create(self, container_id, cmd, **kwargs):
+        return {"Id": "exec1"}
+
+    def exec_start(self, exec_id, socket=False):
+        return self.ours
+
+    def exec_inspect(self, exec_id):
+        return {"Running": True, "ExitCode": None}
+
+
+def test_exec_timeout_after_input_says_the_command_may_still_run():
+    api = _SilentExecApi()
+    with pytest.raises(docker.ExecTimeout) as err:
+        docker.exec_in_container(api, "c0ffee" * 4, ["db2", "-f", "/dev/stdin"], stdin="RESTORE DATABASE X",
+                                 timeout=0.2)
+    text = str(err.value)
+    assert "may still be running in the container" in text and "outcome is unknown" in text
+    assert "RESTORE" not in text and "\n" not in text
+    assert api.theirs.recv(100) == b"RESTORE DATABASE X"  # the input was sent before the timeout
+    # What the modules append: never "Nothing was changed." after a timeout.
+    assert "Nothing was changed" not in docker.failure_note(err.value)
+    assert "unknown" in docker.failure_note(err.value)
+    assert docker.failure_note(docker.DockerOperationError("x")) == "Nothing was changed."
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_exec_refuses_timeouts_that_are_not_positive(timeout):
+    with pytest.raises(docker.DockerOperationError, match="above 0"):
+        docker.exec_in_container(_SilentExecApi(), "c1", ["true"], timeout=timeout)
+
+
+@pytest.mark.parametrize("params, option", [
+    ({"exec_timeout": 0}, "exec_timeout"),
+    ({"timeout": -1}, "timeout"),
+    ({"copy_from": {"timeout": 0}}, "copy_from.timeout"),
+    ({"build_timeout": -3600}, "build_timeout"),
+])
+def test_timeout_options_below_one_second_are_one_line_errors(params, option):
+    with pytest.raises(docker.InputError) as err:
+        docker.check_timeouts(params)
+    assert str(err.value) == "Option %s must be a number of seconds above 0; nothing was changed." % option
+
+
+def test_positive_or_unset_timeouts_pass():
+    docker.check_timeouts({"exec_timeout": 1, "timeout": None, "copy_from": None, "name": "x"})
+
+
+def test_option_values_name_each_entry_of_nested_options():
+    params = {"users": [{"name": "a", "groups": ["g1", "g2"]}, {"name": None}], "backup": {"path": "/b"},
+              "container": "c"}
+    assert list(docker._option_values(params, "users.groups")) == [("users[0].groups[0]", "g1"),
+                                                                   ("users[0].groups[1]", "g2")]
+    assert list(docker._option_values(params, "users.name")) == [("users[0].name", "a")]
+    assert list(docker._option_values(params, "backup.path")) == [("backup.path", "/b")]
+    assert list(docker._option_values(params, "container")) == [("container", "c")]
+    assert list(docker._option_values(params, "missing.path")) == []
+
+
+@pytest.mark.parametrize("rule, good, bad", [
+    (docker.CONTAINER_NAME, ["db2server", "d0dfc00745a1", "a_b.c-1"], ["", "a;b", "a b", "a\n", "-x", "dbé"]),
+    (docker.IMAGE_NAME, ["icr.io/db2_community/db2:11.5.8.0", "localhost:5000/x@sha256:ab"], ["", "x y", "x'", "x\n"]),
+    (docker.DOCKER_HOST, ["unix:///var/run/docker.sock", "tcp://[::1]:2376", "192.168.174.12", "h:2375"],
+     ["", "tcp://h;id", "unix:///x y", "h\n", "$(id)"]),
+])
+def test_name_rules_are_full_matches(rule, good, bad):
+    assert all(re.fullmatch(rule[0], value) for value in good)
+    assert not any(re.fullmatch(rule[0], value) for value in bad)

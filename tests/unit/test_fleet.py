@@ -23,6 +23,19 @@ def test_entries_resolve_tls_and_relative_certificate_paths(tmp_path):
     assert (conn["ca_path"], conn["client_cert"]) == ("/etc/inv/certs/ca.pem", "/abs/cert.pem")
 
 
+def test_entries_follow_param_over_env_and_warn_for_insecure_choices():
+    strict, env_off, plain = fleet.daemon_entries([
+        {"docker_host": "tcp://h1:2376", "validate_certs": True},
+        {"docker_host": "tcp://h2:2376"},
+        {"docker_host": "tcp://h3:2375", "tls": False},
+    ], environ={"DOCKER_TLS_VERIFY": "0"})
+    assert strict["conn"]["verify"] is True and strict["warnings"] == []
+    assert env_off["conn"]["verify"] is False and "verification is off" in env_off["warnings"][0]
+    assert plain["conn"]["tls"] is False and "plain TCP" in plain["warnings"][0]
+    with pytest.raises(fleet.FleetError, match=r"docker_hosts\[0\]: docker_host http://h:2375 is plain HTTP"):
+        fleet.daemon_entries([{"docker_host": "http://h:2375", "tls": True}], environ={})
+
+
 @pytest.mark.parametrize("raw, message", [
     ([], "docker_hosts must be a non-empty list"),
     (None, "docker_hosts must be a non-empty list"),

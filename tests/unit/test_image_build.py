@@ -61,6 +61,30 @@ def test_bad_users_are_refused(users, message):
         validate_users(users)
 
 
+@pytest.mark.parametrize("users,message", [
+    ([dict(name="appuser\n", uid=2000)], "invalid user name"),
+    ([dict(name="appuser", uid=2000, groups=["db2iadm1\n"])], "invalid group name"),
+    ([dict(name="appuser", uid=2000, password="x", password_salt="abcdefgh\n")], "password_salt"),
+    ([dict(name="appuser", uid=2000, shell="/bin/bash\n")], "invalid shell"),
+    ([dict(name="appuser", uid=2000, shell="/bin/b\u00e4sh")], "invalid shell"),
+])
+def test_name_rules_are_full_matches(users, message):
+    """A trailing newline passes `re.match(...$)`: every rule must be a full match."""
+    with pytest.raises(ImageInputError, match=message):
+        validate_users(users)
+
+
+@pytest.mark.parametrize("item,message", [
+    (dict(content="x", dest="/var/custom/x.sh\nRUN id"), "one line of printable text"),
+    (dict(content="x", dest="/var/custom/x.sh\n"), "one line of printable text"),
+    (dict(content="x", dest="/var/custom/x.sh", owner="root\n"), "not user"),
+    (dict(content="x", dest="/var/custom/x.sh", mode="0755\n"), "not an octal mode"),
+])
+def test_file_options_cannot_add_dockerfile_lines(item, message):
+    with pytest.raises(ImageInputError, match=message):
+        load_files([item], ALLOWED)
+
+
 def test_rendering_keeps_the_base_entrypoint_and_no_secret_in_the_dockerfile():
     users = [dict(name="appuser1", uid=2001, groups=["db2iadm1"], password="S3cret!", shell="/bin/bash")]
     context, dockerfile = render("ibmcom/db2:11.5.8.0", BASE, params(users=users), [])
