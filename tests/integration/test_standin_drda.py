@@ -1,0 +1,242 @@
+"""The stand-in serves DRDA on port 50000 as IBM's image does: IBM's own driver (ibm_db's bundled
+clidriver) and a second client nobody here wrote (pydrda) talk to it over the published port.
+
+One container serves the module; each test uses tables of its own. The db2stop/db2start test
+runs last (it restarts the listener).
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import socket
+import struct
+import subprocess
+
+import drda
+import ibm_db
+import pytest
+from conftest import BASE_DB2_ENV, shared_standin
+
+PASSWORD = BASE_DB2_ENV["DB2INST1_PASSWORD"]
+
+
+@pytest.fixture(scope="module")
+def db2(docker_client, standin_images):
+    with shared_standin(docker_client, standin_images["11.5.8.0"], "db2ops-t-drda",
+                        ports={"50000/tcp": ("127.0.0.1", None)}, ARCHIVE_LOGS="false") as container:
+        yield container
+
+
+@pytest.fixture(scope="module")
+def port(db2):
+    return int(db2.ports["50000/tcp"][0]["HostPort"])
+
+
+def dsn(port, database="TESTDB", user="db2inst1", password=PASSWORD):
+    return (f"DATABASE={database};HOSTNAME=127.0.0.1;PORT={port};PROTOCOL=TCPIP;"
+            f"UID={user};PWD={password};")
+
+
+@pytest.fixture
+def conn(port):
+    connection = ibm_db.connect(dsn(port), "", "")
+    yield connection
+    ibm_db.close(connection)
+
+
+def clp(container, script):
+    """A CLP script on stdin as the instance owner, connected to TESTDB; (rc, output after the
+    connection information), rows without headings (-x)."""
+    command = '. "$HOME/sqllib/db2profile" && db2 -t +p -x -f /dev/stdin'
+    result = subprocess.run(["docker", "exec", "-i", "-u", "db2inst1", container.id, "bash", "-c", command],
+                            input="CONNECT TO TESTDB;\n" + script, capture_output=True, text=True,
+                            timeout=120, check=False)
+    return result.returncode, (result.stdout + result.stderr).split("Local database alias   = TESTDB\n", 1)[-1]
+
+
+def rows(conn, sql, params=None):
+    stmt = ibm_db.prepare(conn, sql)
+    ibm_db.execute(stmt, params or ())
+    found = []
+    row = ibm_db.fetch_tuple(stmt)
+    while row:
+        found.append(row)
+        row = ibm_db.fetch_tuple(stmt)
+    return found
+
+
+def test_a_row_written_over_the_clp_is_read_over_ibm_db_and_back(db2, conn):
+    rc, out = clp(db2, "CREATE TABLE RT (ID INTEGER, NAME VARCHAR(20));\nINSERT INTO RT VALUES (1, 'from clp');\n")
+    assert rc == 0, out
+    assert rows(conn, "SELECT ID, NAME FROM RT") == [(1, "from clp")]
+    ibm_db.exec_immediate(conn, "INSERT INTO RT VALUES (2, 'from ibm_db')")  # autocommit is on
+    rc, out = clp(db2, "SELECT NAME FROM RT WHERE ID = 2;\n")
+    assert out.strip() == "from ibm_db", out
+    info = ibm_db.server_info(conn)
+    assert (info.DBMS_NAME, info.DBMS_VER) == ("DB2/LINUXX8664", "11.05.0800")
+
+
+def test_types_and_nulls_round_trip_with_markers(conn):
+    ibm_db.exec_immediate(conn, "CREATE TABLE TYPES (S SMALLINT, I INTEGER, B BIGINT, D DECIMAL(7,2), "
+                                "F DOUBLE, C CHAR(5), V VARCHAR(30), DT DATE, TM TIME, TS TIMESTAMP)")
+    insert = ibm_db.prepare(conn, "INSERT INTO TYPES VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    assert ibm_db.execute(insert, (-7, 2147483647, 3000000000, "12345.67", 1.5, "ab", "héllo wörld",
+                                   "2024-02-29", "13.14.15", "2024-02-29-13.14.15.123456"))
+    assert ibm_db.execute(insert, (None,) * 10)
+    found = rows(conn, "SELECT * FROM TYPES ORDER BY S NULLS LAST")
+    assert found == [
+        (-7, 2147483647, 3000000000, "12345.67", 1.5, "ab   ", "héllo wörld", datetime.date(2024, 2, 29),
+         datetime.time(13, 14, 15), datetime.datetime(2024, 2, 29, 13, 14, 15, 123456)),
+        (None,) * 10]
+    assert rows(conn, "SELECT V FROM TYPES WHERE B = ? AND C = ?", (3000000000, "ab")) == [("héllo wörld",)]
+    stmt = ibm_db.exec_immediate(conn, "SELECT D, TS FROM TYPES")
+    assert [ibm_db.field_type(stmt, i) for i in range(2)] == ["decimal", "timestamp"]
+    assert (ibm_db.field_precision(stmt, 0), ibm_db.field_scale(stmt, 0)) == (7, 2)
+
+
+def test_an_undefined_name_is_sql0204n_with_its_sqlstate_and_sqlcode(conn):
+    with pytest.raises(Exception) as caught:
+        ibm_db.exec_immediate(conn, "SELECT * FROM BOGUS")
+    message = str(caught.value)
+    assert 'SQL0204N  "DB2INST1.BOGUS" is an undefined name.  SQLSTATE=42704 SQLCODE=-204' in message
+    assert ibm_db.stmt_errormsg().endswith("SQLSTATE=42704 SQLCODE=-204")
+
+
+def test_a_wrong_password_is_sql30082n_reason_24_and_the_password_is_not_shown(port):
+    with pytest.raises(Exception) as caught:
+        ibm_db.connect(dsn(port, password="Wr0ng-Secret"), "", "")
+    message = str(caught.value)
+    assert 'SQL30082N  Security processing failed with reason "24" ("USERNAME AND/OR PASSWORD INVALID")' in message
+    assert "SQLCODE=-30082" in message and "Wr0ng-Secret" not in message
+
+
+def test_an_unknown_database_is_sql1013n(port):
+    with pytest.raises(Exception) as caught:
+        ibm_db.connect(dsn(port, database="NODB"), "", "")
+    assert ('SQL1013N  The database alias name or database name "NODB" could not be found.  '
+            'SQLSTATE=42705 SQLCODE=-1013') in str(caught.value)
+
+
+def test_rollback_undoes_and_commit_keeps_as_the_clp_sees_it(db2, conn):
+    ibm_db.exec_immediate(conn, "CREATE TABLE UOW (ID INTEGER)")
+    ibm_db.autocommit(conn, ibm_db.SQL_AUTOCOMMIT_OFF)
+    ibm_db.exec_immediate(conn, "INSERT INTO UOW VALUES (1)")
+    assert rows(conn, "SELECT COUNT(*) FROM UOW") == [(1,)]  # its own unit of work sees it
+    ibm_db.rollback(conn)
+    ibm_db.exec_immediate(conn, "INSERT INTO UOW VALUES (2)")
+    ibm_db.commit(conn)
+    rc, out = clp(db2, "SELECT ID FROM UOW;\n")
+    assert out.split() == ["2"], out
+
+
+def test_ten_thousand_rows_come_in_several_blocks(db2, conn):
+    rc, out = clp(db2, "CREATE TABLE BIG (N INTEGER, T VARCHAR(40));\nINSERT INTO BIG WITH RECURSIVE R(N) AS "
+                       "(SELECT 1 UNION ALL SELECT N + 1 FROM R WHERE N < 10000) SELECT N, 'row ' || N FROM R;\n")
+    assert rc == 0, out
+    found = rows(conn, "SELECT N, T FROM BIG ORDER BY N")
+    assert len(found) == 10000
+    assert found[0] == (1, "row 1") and found[-1] == (10000, "row 10000")
+    assert [n for n, _ in found] == list(range(1, 10001))
+
+
+def test_the_ats_procedures_are_called_over_ibm_db(conn):
+    ibm_db.exec_immediate(conn, "CREATE TABLESPACE SYSTOOLSPACE IN IBMCATGROUP MANAGED BY AUTOMATIC STORAGE "
+                                "EXTENTSIZE 4")
+    ibm_db.callproc(conn, "SYSPROC.ADMIN_TASK_ADD",
+                    ("DRDA_TASK", None, None, None, "5 13 * * *", "SYSPROC", "ADMIN_CMD",
+                     "VALUES('RUNSTATS ON TABLE DB2INST1.BIG')", None, None))
+    assert rows(conn, "SELECT NAME, SCHEDULE FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = ?",
+                ("DRDA_TASK",)) == [("DRDA_TASK", "5 13 * * *")]
+
+
+def test_pydrda_connects_queries_binds_and_sees_errors(port):
+    connection = drda.connect(host="127.0.0.1", database="TESTDB", port=port, user="db2inst1", password=PASSWORD)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("CREATE TABLE PYD (ID INTEGER, AMOUNT DECIMAL(9,2), NOTE VARCHAR(20))")
+        cursor.execute("INSERT INTO PYD VALUES (?, ?, ?)", (1, decimal.Decimal("10.50"), "pydrda"))
+        connection.commit()
+        cursor.execute("SELECT ID, AMOUNT, NOTE FROM PYD WHERE ID = ?", (1,))
+        assert cursor.fetchall() == [(1, decimal.Decimal("10.50"), "pydrda")]
+        assert [d[0] for d in cursor.description] == ["ID", "AMOUNT", "NOTE"]
+        with pytest.raises(drda.OperationalError) as caught:
+            cursor.execute("SELECT * FROM BOGUS")
+        assert "SQLCODE=-204 SQLSTATE=42704" in str(caught.value)
+    finally:
+        connection.close()
+
+
+# --- bad input: the server drops that connection, logs it, serves the others ---------------------
+
+def raw_session(port, payload, close_write=True):
+    """Send raw bytes; return what the server answers before it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(payload)
+        if close_write:
+            sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def diag(container):
+    return container.exec_run(["cat", "/database/config/db2inst1/sqllib/db2dump/DIAG0000/db2diag.log"]).output.decode()
+
+
+@pytest.mark.parametrize("payload, logged", [
+    (b"GET / HTTP/1.0\r\n\r\n", "not a DSS"),
+    (b"\x00\x20\xd0", "connection closed inside a DSS"),           # a truncated DDM header
+    (b"\xff\xff\xd0\x01\x00\x01" + b"\x00" * 64, "DSS continuation"),  # a huge length
+    (b"\x00\x0a\xd0\x01\x00\x01\x7f\xff\x10\x41", "does not fill the DSS"),  # object longer than the DSS
+])
+def test_garbage_is_logged_and_dropped_and_the_server_goes_on(db2, port, conn, payload, logged):
+    assert raw_session(port, payload) == b""
+    assert "DRDA connection from" in diag(db2) and logged in diag(db2)
+    assert rows(conn, "VALUES 1") == [(1,)]
+    other = ibm_db.connect(dsn(port), "", "")
+    assert rows(other, "VALUES 2") == [(2,)]
+    ibm_db.close(other)
+
+
+def test_a_client_gone_mid_transaction_commits_nothing(db2, port, conn):
+    ibm_db.exec_immediate(conn, "CREATE TABLE HALF (ID INTEGER)")
+    client = drda.connect(host="127.0.0.1", database="TESTDB", port=port, user="db2inst1", password=PASSWORD)
+    cursor = client.cursor()
+    cursor.execute("INSERT INTO HALF VALUES (1)")
+    cursor.execute("INSERT INTO HALF VALUES (2)")
+    client.sock.close()  # no commit, no rollback, no goodbye
+    ibm_db.exec_immediate(conn, "INSERT INTO HALF VALUES (3)")  # waits for nobody's lock
+    rc, out = clp(db2, "SELECT ID FROM HALF;\n")
+    assert out.split() == ["3"], out
+
+
+def test_a_client_gone_mid_fetch_leaves_the_others_served(db2, port, conn):
+    from drda import ddm
+    client = drda.connect(host="127.0.0.1", database="TESTDB", port=port, user="db2inst1", password=PASSWORD)
+    for number, (packet, same, last) in enumerate([
+            (ddm.packPRPSQLSTT(client.pkgid, client.pkgcnstkn, client.pkgsn, client.database), True, False),
+            (ddm.packSQLSTT("SELECT N, T FROM BIG"), False, False),
+            (ddm.packOPNQRY(client.pkgid, client.pkgcnstkn, client.pkgsn, client.database, 32767), False, True)]):
+        ddm.write_request_dss(client.sock, packet, 1 if number < 2 else 2, same, last)
+    assert struct.unpack(">H", client.sock.recv(2))[0] > 0  # the first reply is on its way
+    client.sock.close()  # gone before the first block is read, the cursor still open
+    assert len(rows(conn, "SELECT N FROM BIG WHERE N <= ?", (3,))) == 3
+    rc, out = clp(db2, "SELECT COUNT(*) FROM BIG;\n")
+    assert out.split() == ["10000"], out
+
+
+def test_the_listener_starts_with_the_instance_and_goes_with_db2stop(db2, port):
+    result = db2.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && db2stop force'], user="db2inst1")
+    assert result.exit_code == 0, result.output
+    with pytest.raises(Exception) as caught:
+        ibm_db.connect(dsn(port), "", "")
+    assert "SQL30081N" in str(caught.value)  # a communication error: nothing listens
+    assert "db2sysc" not in db2.exec_run(["ps", "-eo", "args"]).output.decode()
+    result = db2.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && db2start'], user="db2inst1")
+    assert result.exit_code == 0, result.output
+    connection = ibm_db.connect(dsn(port), "", "")  # answers as soon as db2start has returned
+    assert rows(connection, "SELECT COUNT(*) FROM BIG") == [(10000,)]
+    ibm_db.close(connection)
