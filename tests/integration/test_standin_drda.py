@@ -16,6 +16,7 @@ import drda
 import ibm_db
 import pytest
 from conftest import BASE_DB2_ENV, shared_standin
+from playbook import run_module
 
 PASSWORD = BASE_DB2_ENV["DB2INST1_PASSWORD"]
 
@@ -164,6 +165,51 @@ def test_pydrda_connects_queries_binds_and_sees_errors(port):
         assert "SQLCODE=-204 SQLSTATE=42704" in str(caught.value)
     finally:
         connection.close()
+
+
+# --- the collection's ibm_db transport against the same server as its CLP transport ------------
+
+RUNSTATS = "VALUES('RUNSTATS ON TABLE DB2INST1.BIG')"
+
+
+@pytest.mark.parametrize("transport", ["docker_exec", "ibm_db"])
+def test_the_ats_modules_give_the_same_results_over_ibm_db_as_over_the_clp(db2, port, tmp_path, transport):
+    """Each transport works on a database of its own; the expectations are the same for both, and
+    what one transport wrote, the other one reads back identically."""
+    database = {"docker_exec": "VIACLP", "ibm_db": "VIADRDA"}[transport]
+    rc, out = clp(db2, "CREATE DATABASE %s;\nACTIVATE DATABASE %s;\n" % (database, database))
+    assert out.count("DB20000I") == 2, out
+    over = {"docker_exec": dict(container=db2.name),
+            "ibm_db": dict(transport="ibm_db", db_host="127.0.0.1", db_port=port, db_user="db2inst1",
+                           db_password=PASSWORD, db_ssl=False)}
+
+    def run(module, via=transport, **args):
+        return run_module(tmp_path, module, dict(over[via], database=database, **args))[1]
+
+    info = run("db2_ats_task_info")
+    assert (info["systoolspace"], info["tasks"], info["ats_enabled"]) == (False, [], True), info
+    tasks = [dict(name="A1", schedule="5 13 * * *", procedure_name="ADMIN_CMD", procedure_input=RUNSTATS),
+             dict(name="A2; DROP TABLE BIG --", schedule="0 15 * * MON-Fri", procedure_name="ADMIN_CMD",
+                  procedure_input=RUNSTATS, remarks="it's fine", max_invocations=3,
+                  begin_timestamp="2030-01-01-10.00.00")]
+    created = run("db2_ats_tasks", tasks=tasks, create_systoolspace=True)
+    assert not created.get("failed") and created["changed"], created
+    assert created["added"] == ["A1", "A2; DROP TABLE BIG --"]
+    again = run("db2_ats_tasks", tasks=tasks)
+    assert (again["changed"], again["commands"]) == (False, []), again
+    removed = run("db2_ats_task", name="A1", state="absent")
+    assert removed["changed"] and not removed.get("failed"), removed
+    bad = run("db2_ats_task", name="B1", schedule="* * * * *", procedure_name="NOSUCHPROC")
+    assert bad["failed"] and "SYSPROC.NOSUCHPROC does not exist" in bad["msg"] and "Nothing was changed" in bad["msg"]
+
+    expected = [dict(name="A2; DROP TABLE BIG --", schedule="0 15 * * mon-fri", procedure_schema="SYSPROC",
+                     procedure_name="ADMIN_CMD", procedure_input=RUNSTATS, begin_timestamp="2030-01-01-10.00.00.000000",
+                     end_timestamp=None, max_invocations=3, remarks="it's fine")]
+    for via in ("docker_exec", "ibm_db"):  # written over one transport, read over both
+        listed = run("db2_ats_task_info", via=via)
+        assert [{k: t[k] for k in expected[0]} for t in listed["tasks"]] == expected, (via, listed["tasks"])
+        assert listed["crontab"] == ['0 15 * * mon-fri    call SYSPROC.ADMIN_CMD (%s); -- "A2; DROP TABLE BIG --"'
+                                     % RUNSTATS]
 
 
 # --- bad input: the server drops that connection, logs it, serves the others ---------------------

@@ -211,6 +211,19 @@ PROCEDURES = {
 }
 
 
+# Their parameters' types, as SYSCAT.ROUTINEPARMS lists them (facts 4): a DRDA client binds its
+# values to these. CLOB parameters are VARCHAR here (the stand-in has no LOBs).
+SIGNATURES = {
+    ("SYSPROC", "ADMIN_TASK_ADD"): ("VARCHAR(128)", "TIMESTAMP", "TIMESTAMP", "INTEGER", "VARCHAR(1024)",
+                                    "VARCHAR(128)", "VARCHAR(128)", "VARCHAR(32672)", "VARCHAR(512)",
+                                    "VARCHAR(254)"),
+    ("SYSPROC", "ADMIN_TASK_UPDATE"): ("VARCHAR(128)", "TIMESTAMP", "TIMESTAMP", "INTEGER", "VARCHAR(1024)",
+                                       "VARCHAR(512)", "VARCHAR(254)"),
+    ("SYSPROC", "ADMIN_TASK_REMOVE"): ("VARCHAR(128)", "TIMESTAMP"),
+    ("SYSPROC", "ADMIN_CMD"): ("VARCHAR(32672)",),
+}
+
+
 def invoke(call, schema, name, args):
     """Run procedure schema.name with args; SQL0440N when unknown or the arity differs."""
     entry = PROCEDURES.get((schema, name))

@@ -404,6 +404,8 @@ def parameter_columns(conn, text):
     text, which SQLite's column affinity converts as Db2 would assign it)."""
     tokens = [t for t in dialect.tokenize(text) if t.kind != "ws"]
     types, targets = {}, {}
+    if tokens and tokens[0].upper == "CALL":
+        return _call_parameters(tokens)
     insert = _insert_columns(conn, tokens)
     for index, token in enumerate(tokens):
         if token.text != "?":
@@ -424,6 +426,25 @@ def parameter_columns(conn, text):
     # One-character names: pydrda skips exactly 45 bytes per parameter (facts 3).
     return [column_for("P", types[name], []) if name in types else Column("P", "VARCHAR", VARCHAR_MAX)
             for name in targets.values()]
+
+
+def _call_parameters(tokens):
+    """CALL [schema.]procedure(...): each marker gets the type of its argument's parameter."""
+    names = [dialect.identifier(t) for t in tokens[1:4] if t.kind in ("word", "qid")]
+    key = tuple(names[:2]) if len(names) > 1 and tokens[2].text == "." else ("SYSPROC", names[0] if names else "")
+    signature = ats.SIGNATURES.get(key, ())
+    columns, depth, position = [], 0, 0
+    for token in tokens:
+        if token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
+        elif token.text == "," and depth == 1:
+            position += 1
+        elif token.text == "?":
+            declared = signature[position] if depth == 1 and position < len(signature) else None
+            columns.append(column_for("P", declared, []))
+    return columns
 
 
 def _insert_columns(conn, tokens):
