@@ -215,30 +215,46 @@ class Column:
         return bytes([fdoca]) + struct.pack(">H", self.sqllength)
 
     def encode(self, value):
+        """The FD:OCA bytes of one value: X'FF' for NULL, else X'00' and the data."""
         if value is None:
             return b"\xff"
-        kind = self.kind
+        return b"\x00" + self.data(value)
+
+    @property
+    def data(self):
+        """A function value -> data bytes, made once per column (a result may have many rows)."""
+        if "_data" not in self.__dict__:
+            self._data = self._encoder()
+        return self._data
+
+    def _encoder(self):
+        kind, length, scale = self.kind, self.length, self.scale
         if kind in ("INTEGER", "SMALLINT", "BIGINT"):
-            data = struct.pack({"INTEGER": "<i", "SMALLINT": "<h", "BIGINT": "<q"}[kind], int(value))
-        elif kind == "DOUBLE":
-            data = struct.pack("<d", float(value))
-        elif kind == "DECIMAL":
-            data = packed_decimal(value, self.length, self.scale)
-        elif kind == "CHAR":
-            data = str(value).encode("utf-8")[:self.length].ljust(self.length, b" ")
-        elif kind == "VARCHAR":
-            text = value.hex().upper() if isinstance(value, bytes) else str(value)
-            data = text.encode("utf-8")[:self.length]
-            data = struct.pack(">H", len(data)) + data
-        else:
-            data = db2_datetime(kind, str(value)).encode("ascii")
-        return b"\x00" + data
+            pack = struct.Struct({"INTEGER": "<i", "SMALLINT": "<h", "BIGINT": "<q"}[kind]).pack
+            return lambda value: pack(int(value))
+        if kind == "DOUBLE":
+            pack = struct.Struct("<d").pack
+            return lambda value: pack(float(value))
+        if kind == "DECIMAL":
+            return lambda value: packed_decimal(value, length, scale)
+        if kind == "CHAR":
+            return lambda value: str(value).encode("utf-8")[:length].ljust(length, b" ")
+        if kind == "VARCHAR":
+            def varchar(value):
+                text = value.hex().upper() if isinstance(value, bytes) else str(value)
+                data = text.encode("utf-8")[:length]
+                return struct.pack(">H", len(data)) + data
+            return varchar
+        return lambda value: db2_datetime(kind, str(value)).encode("ascii")
 
 
 def packed_decimal(value, precision, scale):
-    number = decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-scale))
-    sign, digits, _ = number.as_tuple()
-    nibbles = "".join(map(str, digits)).rjust(precision, "0")[-precision:] + ("d" if sign else "c")
+    """Packed BCD of DECIMAL(precision, scale): digits, then the sign nibble C or D."""
+    if isinstance(value, int) or (isinstance(value, float) and precision <= 15):
+        scaled = value * 10 ** scale if isinstance(value, int) else round(value * 10 ** scale)
+    else:
+        scaled = int(decimal.Decimal(str(value)).scaleb(scale).to_integral_value(decimal.ROUND_HALF_EVEN))
+    nibbles = ("%0*d" % (precision, abs(scaled)))[-precision:] + ("d" if scaled < 0 else "c")
     if len(nibbles) % 2:
         nibbles = "0" + nibbles
     return bytes.fromhex(nibbles)
