@@ -17,6 +17,7 @@ import ibm_db
 import pytest
 from conftest import BASE_DB2_ENV, shared_standin
 from playbook import run_module
+from test_standin_ldap import ldap_on, pair  # noqa: F401 - fixtures: slapd + a stand-in on one network
 
 PASSWORD = BASE_DB2_ENV["DB2INST1_PASSWORD"]
 
@@ -210,6 +211,22 @@ def test_the_ats_modules_give_the_same_results_over_ibm_db_as_over_the_clp(db2, 
         assert [{k: t[k] for k in expected[0]} for t in listed["tasks"]] == expected, (via, listed["tasks"])
         assert listed["crontab"] == ['0 15 * * mon-fri    call SYSPROC.ADMIN_CMD (%s); -- "A2; DROP TABLE BIG --"'
                                      % RUNSTATS]
+
+
+def test_drda_clients_authenticate_through_the_ldap_plugin_when_it_is_in_effect(ldap_on):
+    """As `CONNECT ... USER ... USING` does (test_standin_ldap.py): the plug-in in effect decides."""
+    db2, _host = ldap_on
+    db2.reload()
+    address = next(iter(db2.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    target = (f"DATABASE=TESTDB;HOSTNAME={address};PORT=50000;PROTOCOL=TCPIP;")
+    connection = ibm_db.connect(target + "UID=alice;PWD=alice-Secret1;", "", "")
+    assert rows(connection, "VALUES CURRENT USER") == [("ALICE",)]
+    ibm_db.close(connection)
+    for user, password in (("alice", "wrong"), ("db2inst1", PASSWORD)):  # db2inst1 is no LDAP user
+        with pytest.raises(Exception) as caught:
+            ibm_db.connect(target + f"UID={user};PWD={password};", "", "")
+        assert 'SQL30082N  Security processing failed with reason "24"' in str(caught.value)
+        assert password not in str(caught.value)
 
 
 # --- bad input: the server drops that connection, logs it, serves the others ---------------------
