@@ -213,6 +213,30 @@ def test_the_ats_modules_give_the_same_results_over_ibm_db_as_over_the_clp(db2, 
                                      % RUNSTATS]
 
 
+def test_ibm_db_gets_the_encrypted_mechanism_it_asks_for_and_clear_text_still_works(db2, port, conn):
+    """IBM's driver asks for SECMEC 9 (user id and password DES-encrypted) and gets it: one ACCSEC,
+    then SECCHK (the code points the server traces). A client asking for SECMEC 3 gets 3."""
+    db2.exec_run(["touch", "/run/db2standin/db2inst1/drda.trace"], user="db2inst1")
+    try:
+        ibm_db.close(ibm_db.connect(dsn(port), "", ""))
+        trace = db2.exec_run(["cat", "/run/db2standin/db2inst1/drda.trace"]).output.decode()
+    finally:
+        db2.exec_run(["rm", "-f", "/run/db2standin/db2inst1/drda.trace"], user="db2inst1")
+    assert "<- 1041 106D\n" in trace and "<- 106E 2001\n" in trace, trace  # no second ACCSEC
+    from drda import ddm
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        name = "TESTDB".ljust(18)
+        chain = [ddm.packEXCSAT(None, [0x1403, 10, 0x2407, 11, 0x1474, 5, 0x240F, 12, 0x1440, 9]),
+                 ddm.packACCSEC(name, 3, None)]
+        for number, packet in enumerate(chain, start=1):
+            ddm.write_request_dss(sock, packet, number, False, number == len(chain))
+        replies = [ddm.read_dss(sock) for _ in range(2)]
+        assert replies[1][3] == 0x14AC and replies[1][4][4:6] == b"\x00\x03"  # ACCSECRD SECMEC 3
+        ddm.write_request_dss(sock, ddm.packSECCHK(3, None, None, name, "db2inst1", PASSWORD, "cp500"), 1, False, False)
+        ddm.write_request_dss(sock, ddm.packACCRDB("SQL12010", name, "cp500"), 2, False, True)
+        assert [ddm.read_dss(sock)[3] for _ in range(2)] == [0x1219, 0x2201]  # SECCHKRM, ACCRDBRM
+
+
 def test_drda_clients_authenticate_through_the_ldap_plugin_when_it_is_in_effect(ldap_on):
     """As `CONNECT ... USER ... USING` does (test_standin_ldap.py): the plug-in in effect decides."""
     db2, _host = ldap_on

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from . import auth, ats, clp, commands, dialect, levels, messages
+from . import auth, ats, clp, commands, dialect, levels, messages, secmec9
 from .database import Database
 from .instance import Instance
 
@@ -48,7 +48,7 @@ CLOSE_NO_REPLY = 0xC004  # sent by IBM's driver in a type-5 DSS at disconnect (f
 
 # Manager levels we support: answered with min(asked, ours); 0 for managers we lack.
 MANAGERS = {0x1403: 10, 0x2407: 11, 0x1474: 5, 0x240F: 12, 0x1440: 10, 0x1C08: 1208, 0x14CC: 1208}
-SECMEC_USRIDPWD = 3  # user id and clear-text password; the only mechanism offered (see README)
+SECMEC_USRIDPWD, SECMEC_EUSRIDPWD = 3, 9  # clear text; DES-encrypted user id and password
 SECCHKCD_PASSWORD, SECCHKCD_USER = 0x0F, 0x13
 
 BLOCK = 32000          # QRYDTA bytes per block: one DSS under 32767, no continuation headers
@@ -128,13 +128,15 @@ def u16(code_point, value):
     return ddm(code_point, struct.pack(">H", value))
 
 
-def chars(data):
+def chars(data, strip=True):
     """Character parameters are EBCDIC before ACCSECRD and UTF-8 after it (IBM's driver); pydrda
-    keeps EBCDIC. EBCDIC letters and digits are not valid UTF-8: decode by the bytes."""
+    keeps EBCDIC. EBCDIC letters and digits are not valid UTF-8: decode by the bytes. Names are
+    blank padded (stripped); a password is taken as it is."""
     try:
-        return data.decode("utf-8").strip()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp500").strip()
+        text = data.decode("cp500")
+    return text.strip() if strip else text
 
 
 def rdbnam(name):
@@ -532,6 +534,7 @@ class Connection:
         self.statements = {}      # section key -> Statement
         self.cursors = {}         # QRYINSID -> Cursor
         self.closing = False
+        self.exchange = self.client_token = None  # SECMEC 9 key agreement (secmec9.Exchange)
 
     # -- the loop --
     def serve(self):
@@ -619,16 +622,35 @@ class Connection:
         return [(2, ddm(EXCSATRD, body))]
 
     def accsec(self, params, _objects):
-        asked = int.from_bytes(params.get(SECMEC, [b"\x00\x03"])[0], "big")
-        # Only SECMEC 3 is offered; IBM's driver then retries with it (facts 1).
-        del asked
-        return [(2, ddm(ACCSECRD, u16(SECMEC, SECMEC_USRIDPWD)))]
+        """SECMEC 9 (encrypted user id and password, IBM's driver asks for it first) or 3 (clear
+        text); any other gets ACCSECRD listing the two, as DDM refuses a mechanism."""
+        asked = int.from_bytes(params.get(SECMEC, [b"\x00\x00"])[0], "big")
+        token = params.get(SECTKN, [b""])[0]
+        self.exchange = None
+        if asked == SECMEC_EUSRIDPWD and len(token) == 32:
+            self.exchange, self.client_token = secmec9.Exchange(), token
+            return [(2, ddm(ACCSECRD, u16(SECMEC, asked) + param(SECTKN, self.exchange.token)))]
+        if asked == SECMEC_USRIDPWD:
+            return [(2, ddm(ACCSECRD, u16(SECMEC, asked)))]
+        return [(2, ddm(ACCSECRD, u16(SECMEC, SECMEC_EUSRIDPWD) + u16(SECMEC, SECMEC_USRIDPWD)))]
+
+    def credentials(self, params):
+        """(user, password) of a SECCHK, decrypted under SECMEC 9; None for a part missing."""
+        if self.exchange is not None:
+            tokens = params.get(SECTKN, [])
+            if len(tokens) < 2:
+                return None, None
+            try:
+                user, password = (self.exchange.decrypt(self.client_token, t) for t in tokens[:2])
+            except ValueError:
+                return None, None
+        else:
+            user, password = params.get(USRID, [None])[0], params.get(PASSWORD, [None])[0]
+        return (chars(user) if user else None), (chars(password, strip=False) if password is not None else None)
 
     def secchk(self, params, _objects):
-        user = chars(params.get(USRID, [b""])[0])
-        password_raw = params.get(PASSWORD, [b""])[0]
-        password = chars(password_raw)
-        failure, authid = auth.authenticate(self.instance, user, password) if user and password_raw \
+        user, password = self.credentials(params)
+        failure, authid = auth.authenticate(self.instance, user, password) if user and password is not None \
             else (auth.PASSWORD_INVALID, None)
         if failure:
             self.server.log("Warning", "DRDA security check failed for user %s from %s (SQL30082N reason %s)"
