@@ -11,7 +11,6 @@ replies shared/reference/drda-facts.md proved against IBM's driver (ibm_db 3.3.0
 What is assumed rather than specified is said where it is done (and in the README).
 """
 import contextlib
-import datetime
 import decimal
 import itertools
 import os
@@ -685,10 +684,10 @@ class Connection:
                     (3, ddm(SQLCARD, error_card(error, name)))]
         self.database = database
         self.conn = database.open(self.authid)
-        for schema in ("SYSIBM", "SYSCAT", "SYSTOOLS", "SYSIBMADM"):
-            database.attach(self.conn, schema)
         ats.ensure_catalog(database)
-        database.attach(self.conn, "SYSCAT")
+        # Attached now: SQLite cannot ATTACH inside the unit of work a statement may have begun.
+        for schema in ("SYSIBM", "SYSCAT", "SYSTOOLS"):
+            database.attach(self.conn, schema)
         token = params.get(CRRTKN, [b"standin.%d" % next(self.ids)])[0]
         body = (u16(SVRCOD, 0) + param(PRDID, release.encode("utf-8"))
                 + param(TYPDEFNAM, b"QTDSQLX86") + param(TYPDEFOVR, override) + param(CRRTKN, token))
