@@ -105,7 +105,8 @@ def main():
         "script); its connect (EXCSAT, security, ACCRDB, the driver's licence call) takes %.2f s of its time "
         "(median). The DRDA server sends rows in blocks of at most 32,000 bytes that the driver asks for with "
         "CNTQRY, encoding each value in Python; the CLP prints every row as text that a caller must parse "
-        "again (not timed here)." % (c / d, statistics.median(connects)),
+        "again (not timed here). On a machine shared with other work the runs vary (see the last column): "
+        "compare the medians of one run, not figures of different runs." % (c / d, statistics.median(connects)),
         "",
     ])
     print(text)
