@@ -11,6 +11,7 @@ import decimal
 import socket
 import struct
 import subprocess
+import time
 
 import drda
 import ibm_db
@@ -313,6 +314,29 @@ def test_a_client_gone_mid_fetch_leaves_the_others_served(db2, port, conn):
     assert len(rows(conn, "SELECT N FROM BIG WHERE N <= ?", (3,))) == 3
     rc, out = clp(db2, "SELECT COUNT(*) FROM BIG;\n")
     assert out.split() == ["10000"], out
+
+
+def applications(db2):
+    """`Applications connected currently` of TESTDB in `db2 list active databases`."""
+    out = db2.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && db2 list active databases'],
+                       user="db2inst1").output.decode()
+    block = out.split("Database name                              = TESTDB\n", 1)[1]
+    return int(block.split("Applications connected currently           = ", 1)[1].split()[0])
+
+
+def test_remote_clients_count_as_connected_applications_as_db2stop_sees_them(db2, port):
+    connection = ibm_db.connect(dsn(port), "", "")
+    try:
+        assert applications(db2) >= 1
+        result = db2.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && db2stop'], user="db2inst1")
+        assert result.exit_code == 1 and b"SQL1025N" in result.output, result.output
+        assert rows(connection, "VALUES 1") == [(1,)]  # the refused db2stop changed nothing
+    finally:
+        ibm_db.close(connection)
+    deadline = time.monotonic() + 30  # the server sees the other tests' clients go, one by one
+    while applications(db2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert applications(db2) == 0
 
 
 def test_the_listener_starts_with_the_instance_and_goes_with_db2stop(db2, port):

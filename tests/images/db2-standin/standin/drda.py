@@ -13,6 +13,7 @@ What is assumed rather than specified is said where it is done (and in the READM
 import contextlib
 import decimal
 import itertools
+import json
 import os
 import re
 import signal
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 
-from . import auth, ats, clp, commands, dialect, levels, messages, secmec9
+from . import auth, ats, clp, commands, dialect, levels, messages, secmec9, session
 from .database import Database
 from .instance import Instance
 
@@ -553,6 +554,9 @@ class Connection:
 
     def close(self):
         """Work not committed by the client is rolled back: nothing is committed half way."""
+        if self.database is not None:
+            self.server.count(self.database.alias, -1)
+            self.database = None
         if self.conn is not None:
             try:
                 if self.conn.in_transaction:
@@ -683,6 +687,7 @@ class Connection:
                     (3, param(TYPDEFNAM, b"QTDSQLX86")), (3, param(TYPDEFOVR, override)),
                     (3, ddm(SQLCARD, error_card(error, name)))]
         self.database = database
+        self.server.count(database.alias, +1)  # seen by db2stop, LIST ACTIVE DATABASES, the ATS
         self.conn = database.open(self.authid)
         ats.ensure_catalog(database)
         # Attached now: SQLite cannot ATTACH inside the unit of work a statement may have begun.
@@ -886,9 +891,19 @@ class Server:
     def __init__(self, instance, listener, run):
         self.instance, self.listener, self.run = instance, listener, run
         self.stopping = threading.Event()
+        self.counts, self.counts_lock = {}, threading.Lock()
 
     def log(self, level, message):
         self.instance.diag(level, "db2sysc", "DB2 UDB, DRDA Application Server, sqljsServe", message)
+
+    def count(self, alias, delta):
+        """Connections per database, in the file session.connections() reads."""
+        with self.counts_lock:
+            self.counts[alias] = self.counts.get(alias, 0) + delta
+            path = self.instance.runtime / session.DRDA_CONNECTIONS
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps({"run": self.run, "counts": self.counts}))
+            os.replace(tmp, path)
 
     def trace(self, line):
         """Code points in and out, when the file drda.trace exists in the instance's run directory
@@ -968,10 +983,11 @@ def stop(instance):
         except OSError:
             break
         time.sleep(0.05)
-    try:
-        pid_file.unlink()
-    except OSError:
-        pass
+    for path in (pid_file, instance.runtime / session.DRDA_CONNECTIONS):
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def main(argv):
