@@ -591,10 +591,9 @@ class Connection:
             if code_point == CLOSE_NO_REPLY or fmt & 0x0F == 5:
                 self.closing = True  # no reply; close once the chain is answered
                 continue
-            out = self.command(code_point, params, objects)
-            replies += [(corr, kind, obj) for kind, obj in out]
-            if out and out[-1][1][2:4] == struct.pack(">H", SECCHKRM) and self.user is None:
-                break  # security check failed: the rest of the chain (ACCRDB) is not run
+            replies += [(corr, kind, obj) for kind, obj in self.command(code_point, params, objects)]
+            if self.closing:
+                break  # security check or ACCRDB failed: the rest of the chain is not run
         self.server.trace("-> " + " ".join("%04X" % int.from_bytes(r[2][2:4], "big") for r in replies))
         return frame(replies)
 
@@ -842,7 +841,10 @@ class Connection:
 
     def rdbcmm(self, _params, _objects):
         if self.conn.in_transaction:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:  # e.g. still locked after the busy timeout
+                return self.card(dialect.map_error(error, "COMMIT", self.authid))
         return [(2, ddm(ENDUOWRM, u16(SVRCOD, 4) + param(UOWDSP, b"\x01"))), (3, ddm(SQLCARD, NULL_SQLCA))]
 
     def rdbrllbck(self, _params, _objects):
