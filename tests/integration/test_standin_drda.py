@@ -136,7 +136,13 @@ def test_ten_thousand_rows_come_in_several_blocks(db2, conn):
     rc, out = clp(db2, "CREATE TABLE BIG (N INTEGER, T VARCHAR(40));\nINSERT INTO BIG WITH RECURSIVE R(N) AS "
                        "(SELECT 1 UNION ALL SELECT N + 1 FROM R WHERE N < 10000) SELECT N, 'row ' || N FROM R;\n")
     assert rc == 0, out
-    found = rows(conn, "SELECT N, T FROM BIG ORDER BY N")
+    db2.exec_run(["touch", "/run/db2standin/db2inst1/drda.trace"], user="db2inst1")
+    try:
+        found = rows(conn, "SELECT N, T FROM BIG ORDER BY N")
+        trace = db2.exec_run(["cat", "/run/db2standin/db2inst1/drda.trace"]).output.decode()
+    finally:
+        db2.exec_run(["rm", "-f", "/run/db2standin/db2inst1/drda.trace"], user="db2inst1")
+    assert trace.count("<- 2006\n") >= 3, trace  # CNTQRY: the driver asked for the following blocks
     assert len(found) == 10000
     assert found[0] == (1, "row 1") and found[-1] == (10000, "row 10000")
     assert [n for n, _ in found] == list(range(1, 10001))
