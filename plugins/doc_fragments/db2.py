@@ -66,6 +66,7 @@ options:
 requirements:
   - ibm_db >= 3.0 on the host that runs the module, for O(transport=ibm_db)
 notes:
-  - The live ibm_db path needs a real Db2 server; the collection's tests prove it with a fake driver that
-    checks the exact calls and bound parameters.
+  - The collection's tests prove the ibm_db path with IBM's driver against the DRDA server of its Db2
+    stand-in image (same results as O(transport=docker_exec)) and with a fake driver that checks the exact
+    calls and bound parameters.
 """

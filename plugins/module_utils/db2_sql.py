@@ -247,13 +247,21 @@ class IbmDbSession:
                 if step[0] == "sql":
                     self.db.exec_immediate(self.conn, step[1])
                 else:
-                    self.db.callproc(self.conn, step[1], tuple(step[2]))
+                    self._call(step[1], step[2])
                 done.append(ClpSession.render(step))
             self.db.commit(self.conn)
         except Exception as exc:
             self.db.rollback(self.conn)
             raise ApplyError("%s (rolled back: nothing was changed)" % exc, [])
         return done
+
+    def _call(self, procedure, params):
+        """CALL with a parameter marker per value and NULL for None: ibm_db's callproc() sends None
+        for an INTEGER parameter as 0 (IBM's driver against a DRDA server, ibm_db 3.3.0), and
+        ADMIN_TASK_ADD's MAX_INVOCATIONS 0 is not NULL. `procedure` is the collection's own name."""
+        sql = "CALL %s(%s)" % (procedure, ", ".join("NULL" if value is None else "?" for value in params))
+        stmt = self.db.prepare(self.conn, sql)
+        self.db.execute(stmt, tuple(value for value in params if value is not None))
 
     def close(self):
         self.db.close(self.conn)

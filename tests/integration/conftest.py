@@ -118,12 +118,13 @@ def containers(docker_client):
 
 
 @contextlib.contextmanager
-def shared_standin(docker_client, image: str, prefix: str, **env):
+def shared_standin(docker_client, image: str, prefix: str, ports=None, **env):
     """A ready stand-in container (DBNAME=TESTDB) for a whole test module; removed afterwards."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     with images_locked("standin"):
         container = docker_client.containers.create(
-            image, name=name, environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"} | env)
+            image, name=name, ports=ports or {},
+            environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"} | env)
     try:
         container.start()
         wait_for_log(container, "(*) Setup has completed.")

@@ -1,7 +1,7 @@
 """The ibm_db transport with a fake driver that records every call and its bound parameters.
 
-There is no Db2 server to reach here (Derby rejects the ibm_db client); a live test needs a
-real Db2. The fake checks what users rely on: values travel only as bound parameters, the
+The live path runs in tests/integration/test_standin_drda.py (IBM's driver against the stand-in's
+DRDA server). The fake checks what users rely on: values travel only as bound parameters, the
 connection string carries SSL, and a failed step rolls the whole unit of work back.
 """
 import pytest
@@ -31,6 +31,8 @@ class FakeIbmDb:
 
     def execute(self, stmt, params):
         self.calls.append(("execute", params))
+        if self.fail_on and params and params[0] == self.fail_on:
+            raise Exception("[IBM][CLI Driver][DB2/LINUXX8664] SQL0601N  ... SQLSTATE=42710 SQLCODE=-601")
         key = (stmt["sql"], params)
         stmt["rows"] = list(self.results.get(key, self.results.get(stmt["sql"], [])))
         return True
@@ -40,12 +42,6 @@ class FakeIbmDb:
 
     def exec_immediate(self, conn, sql):
         self.calls.append(("exec_immediate", sql))
-
-    def callproc(self, conn, name, params):
-        self.calls.append(("callproc", name, params))
-        if self.fail_on and params and params[0] == self.fail_on:
-            raise Exception("[IBM][CLI Driver][DB2/LINUXX8664] SQL0601N  ... SQLSTATE=42710 SQLCODE=-601")
-        return ("stmt",) + params
 
     def commit(self, conn):
         self.calls.append(("commit",))
@@ -122,9 +118,10 @@ def test_apply_binds_every_value_and_commits_once():
                               ("call",) + ats.remove_call("OLD")])
     assert driver.calls == [
         ("exec_immediate", ats.CREATE_SYSTOOLSPACE),
-        ("callproc", "SYSPROC.ADMIN_TASK_ADD", ("x'); DROP TABLE T; --", None, None, None, "5 13 * * *", "SYSPROC",
-                                                "ADMIN_CMD", "VALUES('RUNSTATS ON TABLE A.B')", None, None)),
-        ("callproc", "SYSPROC.ADMIN_TASK_REMOVE", ("OLD", None)),
+        ("prepare", "CALL SYSPROC.ADMIN_TASK_ADD(?, NULL, NULL, NULL, ?, ?, ?, ?, NULL, NULL)"),
+        ("execute", ("x'); DROP TABLE T; --", "5 13 * * *", "SYSPROC", "ADMIN_CMD", "VALUES('RUNSTATS ON TABLE A.B')")),
+        ("prepare", "CALL SYSPROC.ADMIN_TASK_REMOVE(?, NULL)"),
+        ("execute", ("OLD",)),
         ("commit",)]
     assert len(done) == 3
 

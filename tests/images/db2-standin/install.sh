@@ -44,6 +44,7 @@ case "$level" in
   11.5.*) wrapper "$db2dir/bin/db2updv115" catalog db2updv115 ;;
 esac
 wrapper "$db2dir/bin/db2acd" ats db2acd  # the ATS scheduler, started by db2start
+wrapper "$db2dir/bin/db2sysc" drda  # the DRDA server on SVCENAME/DBPORT, started by db2start
 # STAND-IN ONLY test hook: run ATS tasks now (see README, "ATS").
 wrapper "$db2dir/bin/db2standin-ats-run" ats db2standin-ats-run
 for tool in db2icrt db2iupdt db2iupgrade; do

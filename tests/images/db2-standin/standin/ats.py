@@ -211,6 +211,19 @@ PROCEDURES = {
 }
 
 
+# Their parameters' types, as SYSCAT.ROUTINEPARMS lists them (facts 4): a DRDA client binds its
+# values to these. CLOB parameters are VARCHAR here (the stand-in has no LOBs).
+SIGNATURES = {
+    ("SYSPROC", "ADMIN_TASK_ADD"): ("VARCHAR(128)", "TIMESTAMP", "TIMESTAMP", "INTEGER", "VARCHAR(1024)",
+                                    "VARCHAR(128)", "VARCHAR(128)", "VARCHAR(32672)", "VARCHAR(512)",
+                                    "VARCHAR(254)"),
+    ("SYSPROC", "ADMIN_TASK_UPDATE"): ("VARCHAR(128)", "TIMESTAMP", "TIMESTAMP", "INTEGER", "VARCHAR(1024)",
+                                       "VARCHAR(512)", "VARCHAR(254)"),
+    ("SYSPROC", "ADMIN_TASK_REMOVE"): ("VARCHAR(128)", "TIMESTAMP"),
+    ("SYSPROC", "ADMIN_CMD"): ("VARCHAR(32672)",),
+}
+
+
 def invoke(call, schema, name, args):
     """Run procedure schema.name with args; SQL0440N when unknown or the arity differs."""
     entry = PROCEDURES.get((schema, name))
@@ -285,34 +298,46 @@ def create_tablespace(conn, match):
 
 def statement(clp, database, text, authid):
     """CALL and CREATE TABLESPACE for the CLP; None for any other statement."""
+    try:
+        done = run(clp.conn, database, text, authid, clp.options.on("c"))
+    except dialect.SqlError as error:
+        return clp.emit_error(error)
+    if done is None:
+        return None
+    if done[0] == "CALL":
+        clp.write("\n  Return Status = %d\n" % done[1])
+        return 0
+    return clp.emit("DB20000I", 0, command="SQL")
+
+
+def run(conn, database, text, authid, autocommit, params=()):
+    """CALL (with `?` markers bound to `params`) and CREATE TABLESPACE on `conn`: ("CALL",
+    return status) or ("CREATE", None); None for any other statement. Raises dialect.SqlError.
+    Shared by the CLP and the DRDA server."""
     ensure_catalog(database)
     words = text.split(None, 1)
     verb = words[0].upper() if words else ""
     match = CREATE_TABLESPACE.match(text)
     if verb != "CALL" and not match:
         return None
-    conn = clp.conn
     try:
         # SQLite cannot ATTACH inside a transaction (+c mode): attach before any BEGIN.
-        database.attach(conn, "SYSCAT")
-        database.attach(conn, "SYSTOOLS", create=True)
-        if not clp.options.on("c") and not conn.in_transaction:
+        if not conn.in_transaction:
+            database.attach(conn, "SYSCAT")
+            database.attach(conn, "SYSTOOLS", create=True)
+        if not autocommit and not conn.in_transaction:
             conn.execute("BEGIN")
         if match:
             create_tablespace(conn, match)
-            return clp.emit("DB20000I", 0, command="SQL")
+            return "CREATE", None
         started = datetime.datetime.now()
-        schema, name, args = parse_call(text, conn, authid, database.alias)
-        rc = invoke(Call(conn, database, authid, started), schema, name, args)
-        clp.write("\n  Return Status = %d\n" % rc)
-        return 0
-    except dialect.SqlError as error:
-        return clp.emit_error(error)
+        schema, name, args = parse_call(text, conn, authid, database.alias, params)
+        return "CALL", invoke(Call(conn, database, authid, started), schema, name, args)
     except sqlite3.Error as error:
-        return clp.emit_error(dialect.map_error(error, text, authid))
+        raise dialect.map_error(error, text, authid) from None
 
 
-def parse_call(text, conn, authid, server):
+def parse_call(text, conn, authid, server, params=()):
     """(schema, name, argument values) of `CALL [schema.]name[(arg, ...)]`.
 
     Arguments are expressions (literals, NULL, CURRENT TIMESTAMP, ||): SQLite evaluates them
@@ -341,7 +366,7 @@ def parse_call(text, conn, authid, server):
         return schema, name, ()
     prepared = dialect.prepare("SELECT " + inner, authid, server)
     try:
-        row = conn.execute(prepared.sql).fetchone()
+        row = conn.execute(prepared.sql, tuple(params)).fetchone()
     except sqlite3.Error as error:
         raise dialect.map_error(error, body, authid) from None
     return schema, name, tuple(row)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import commands, dbcfg, dialect, levels, messages
 from .database import Database
-from .session import live_sessions
+from .session import connections  # CLP back-ends and DRDA clients
 
 MAGIC = b"DB2STANDIN-BACKUP-IMAGE 1\n"
 IMAGE_NAME = re.compile(r"^(?P<alias>[^.]+)\.0\.(?P<instance>[^.]+)\.DBPART000\.(?P<ts>\d{14})\.001$")
@@ -42,9 +42,7 @@ def _words(text):
 def _busy(clp, database):
     """True when the database is in use: explicitly activated or with connections."""
     state = clp.require_started()
-    sessions = [s for s in live_sessions(clp.instance)
-                if s.get("run") == state["run"] and s.get("db") == database.alias]
-    return database.alias in state["active"] or bool(sessions)
+    return database.alias in state["active"] or bool(connections(clp.instance, state["run"]).get(database.alias))
 
 
 def _writable_dir(path):

@@ -377,27 +377,16 @@ class Clp:
         if handled is not None:
             return handled
         try:
-            text = commands.rewrite_sql(self, self.conn, text)  # e.g. table functions of plug-ins
+            statement, cursor = execute_sql(self, database, text, data["authid"], self.options.on("c"))
         except dialect.SqlError as error:
             return self.emit_error(error)
-        statement = dialect.prepare(text, data["authid"], database.alias)
-        try:
-            for schema in statement.schemas:
-                database.attach(self.conn, schema, create=statement.creates)
-            if statement.verb in ("COMMIT", "ROLLBACK"):
-                if self.conn.in_transaction:
-                    self.conn.execute(statement.verb)
-                return self.emit("DB20000I", RC_OK, command="SQL")
-            if not self.options.on("c") and not self.conn.in_transaction:
-                self.conn.execute("BEGIN")
-            cursor = self.conn.execute(statement.sql)
-            if cursor.description is not None:
-                return self.print_result(statement, cursor)
-            if statement.verb in ("UPDATE", "DELETE", "MERGE") and cursor.rowcount == 0:
-                return self.emit("SQL0100W", RC_NO_ROWS)
+        if cursor is None:  # COMMIT, ROLLBACK
             return self.emit("DB20000I", RC_OK, command="SQL")
-        except sqlite3.Error as error:
-            return self.emit_error(dialect.map_error(error, text, data["authid"]))
+        if cursor.description is not None:
+            return self.print_result(statement, cursor)
+        if statement.verb in ("UPDATE", "DELETE", "MERGE") and cursor.rowcount == 0:
+            return self.emit("SQL0100W", RC_NO_ROWS)
+        return self.emit("DB20000I", RC_OK, command="SQL")
 
     def print_result(self, statement, cursor):
         rows = cursor.fetchall()
@@ -417,17 +406,41 @@ class Clp:
         return RC_OK if rows else RC_NO_ROWS
 
     def declared_types(self, sql):
-        """Column name -> declared type, for the tables a query reads."""
-        types = {}
-        for schema, table in dialect.referenced_tables(sql):
-            pragma = "PRAGMA %stable_info(%s)" % (
-                quote_identifier(schema) + "." if schema else "", quote_identifier(table))
-            try:
-                for row in self.conn.execute(pragma):
-                    types.setdefault(row[1].upper(), row[2].upper())
-            except sqlite3.Error:
-                continue
-        return types
+        return declared_types(self.conn, sql)
+
+
+def execute_sql(ctx, database, text, authid, autocommit, params=()):
+    """Run one SQL statement (not CALL) on `ctx.conn`: (dialect.Statement, cursor or None for
+    COMMIT/ROLLBACK); raises dialect.SqlError. The one SQL path of the CLP and the DRDA server;
+    `ctx` has `instance` and `conn` (the hooks of commands.rewrite_sql read them)."""
+    text = commands.rewrite_sql(ctx, ctx.conn, text)  # e.g. table functions of plug-ins
+    statement = dialect.prepare(text, authid, database.alias)
+    try:
+        for schema in statement.schemas:
+            database.attach(ctx.conn, schema, create=statement.creates)
+        if statement.verb in ("COMMIT", "ROLLBACK"):
+            if ctx.conn.in_transaction:
+                ctx.conn.execute(statement.verb)
+            return statement, None
+        if not autocommit and not ctx.conn.in_transaction:
+            ctx.conn.execute("BEGIN")
+        return statement, ctx.conn.execute(statement.sql, tuple(params))
+    except sqlite3.Error as error:
+        raise dialect.map_error(error, text, authid) from None
+
+
+def declared_types(conn, sql):
+    """Column name -> declared type, for the tables a query reads."""
+    types = {}
+    for schema, table in dialect.referenced_tables(sql):
+        pragma = "PRAGMA %stable_info(%s)" % (
+            quote_identifier(schema) + "." if schema else "", quote_identifier(table))
+        try:
+            for row in conn.execute(pragma):
+                types.setdefault(row[1].upper(), row[2].upper())
+        except sqlite3.Error:
+            continue
+    return types
 
 
 def connection_information(alias, authid):

@@ -13,7 +13,7 @@ are imported on first use (they import clp, which imports this module).
 import importlib
 import re
 
-FEATURE_MODULES = ("dbcfg", "backup", "catalog", "ldapplugin")
+FEATURE_MODULES = ("dbcfg", "backup", "catalog", "ldapplugin", "adminviews")
 
 _COMMANDS, _USABLE_CHECKS, _SQL_REWRITES = [], [], []
 _loaded = False

@@ -71,10 +71,23 @@ def live_sessions(instance):
     return found
 
 
+# Connections of the DRDA server (drda.py), kept by db2sysc: {"run": n, "counts": {alias: n}}.
+DRDA_CONNECTIONS = "drda-connections.json"
+
+
 def connections(instance, run):
-    """Number of connections per database alias made during instance run `run`."""
+    """Number of connections per database alias made during instance run `run`: CLP back-ends
+    and remote (DRDA) clients alike, as Db2 counts applications."""
     counts = {}
     for data in live_sessions(instance):
         if data.get("run") == run:
             counts[data["db"]] = counts.get(data["db"], 0) + 1
+    try:
+        remote = json.loads((instance.runtime / DRDA_CONNECTIONS).read_text())
+    except (OSError, ValueError):
+        remote = {}
+    if remote.get("run") == run:
+        for alias, count in remote.get("counts", {}).items():
+            if count > 0:
+                counts[alias] = counts.get(alias, 0) + count
     return counts

@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import ats, catalog, ldapplugin, levels, messages
+from . import ats, catalog, drda, ldapplugin, levels, messages
 from .instance import Instance, NoInstance
 from .session import connections
 
@@ -50,6 +50,7 @@ def db2start(_args):
                   "ADM7513W  Database manager has started.", "START   : DB2 DBM\n")
     catalog.warn_all_outdated(instance)  # databases still needing db2updv after a fix pack
     ats.start_daemon(instance)  # the task scheduler (real Db2: db2acd)
+    drda.start(instance, instance.snapshot()["run"])  # the TCP/IP listener on SVCENAME
     _stamped("SQL1063N")
     return 0
 
@@ -65,6 +66,7 @@ def db2stop(args):
             _stamped("SQL1025N")
             return 1
         state.update(started=False, active=[])
+    drda.stop(instance)  # the listener goes, and with it every DRDA connection (rolled back)
     instance.diag("Event", "db2stop2", "base sys utilities, DB2StopMain, probe:130",
                   "ADM7514W  Database manager has stopped.", "STOP    : DB2 DBM\n")
     _stamped("SQL1064N")
