@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Recipe 1 as one safe operation: move a Db2 container to a new image on the same storage.
 
-inspect -> refuse an older target -> backup -> stop -> rename old -> create new (everything carried
+inspect -> refuse an older target -> backup -> rename old -> stop -> create new (everything carried
 over) -> wait ready -> verify db2level -> post-upgrade tasks -> keep or remove the old container.
 Any failure after the stop removes the new container and brings the old one back under its
 original name. The storage lock of the Db2 image and the order of steps make sure two containers
-never run on one storage. A run that was killed half way converges when run again.
+never run on one storage. A run that was killed half way converges when run again: the rename comes
+before the stop so that no kill leaves a stopped container under its own name, which a rerun could not
+tell from one the user stopped.
 
 PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
 """
@@ -250,8 +252,11 @@ class ContainerUpgrade:
         try:
             self.stopped_at = time.monotonic()
             if resume_at is None:
-                self.step("stop", self._stop)
                 self.step("rename", self._rename, current_level)
+            if resume_at is None or (resume_at == "create" and (old.get("State") or {}).get("Running")):
+                # A resumed run whose kill came between the rename and the stop: stop it now.
+                self.stopped_at = time.monotonic()
+                self.step("stop", self._stop)
             if resume_at in (None, "create"):
                 self.step("create", self._create, current_level)
             else:
@@ -341,7 +346,8 @@ class ContainerUpgrade:
         return ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in backups)
 
     def _stop(self):
-        self.commands.append("docker stop --time %d %s" % (self.p["stop_timeout"], self.p["container"]))
+        name = self.renamed_to or self.p["container"]
+        self.commands.append("docker stop --time %d %s" % (self.p["stop_timeout"], name))
         self.api.stop(self.old["Id"], timeout=self.p["stop_timeout"])
 
     def _free_name(self, base, suffix=""):

@@ -13,7 +13,7 @@ short_description: Move a Db2 container to a new image (fix pack or version) on 
 version_added: 0.1.0
 description:
   - Recipe 1 of the Docker cookbook as one idempotent operation. The steps are inspect, refuse a target
-    older than the storage, back up, stop, rename the old container to C(<name>_<level>_upgrading),
+    older than the storage, back up, rename the old container to C(<name>_<level>_upgrading), stop it,
     create the new container with everything carried over, wait until Db2 is ready, verify C(db2level),
     run the post-upgrade tasks, then keep the old container as C(<name>_<level>) or remove it.
   - The new container gets B(everything) of the old one from C(docker inspect), not from task options

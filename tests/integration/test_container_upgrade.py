@@ -78,7 +78,7 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
         "11.1.3.3a", "11.1.4.4", "11.1.4.4")
     assert result["diff"]["before"]["level"] == "11.1.3.3a" and result["diff"]["after"]["level"] == "11.1.4.4"
     steps = [s["name"] for s in result["steps"]]
-    assert steps == ["backup", "stop", "rename", "create", "wait_ready", "verify_level", "post_upgrade",
+    assert steps == ["backup", "rename", "stop", "create", "wait_ready", "verify_level", "post_upgrade",
                      "old_container"]
     (backup,) = result["backups"]
     assert backup["database"] == "TESTDB" and backup["mode"] == "offline"
