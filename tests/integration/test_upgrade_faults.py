@@ -1,0 +1,219 @@
+"""Fault campaign for db2ops.docker.db2_container_upgrade (issue 11, part D).
+
+Each fault hits a real upgrade run at a real step, then a RERUN of the same task must converge with
+nothing lost: the container runs under its name at the target level, the rows written before are
+all there, no `_upgrading` leftover, the old container kept (stopped) as `<name>_<old level>`.
+
+The steps are found in the Docker daemon's own event stream (exec_start, rename, stop, create of the
+container), never through hooks in the product code. See docs/reliability.md for the campaign.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import uuid
+
+import docker
+import pytest
+from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, run_db2, wait_for_log
+from daemons import DockerDaemon
+from playbook import BIN, REPO, ansible_env, run_module
+
+OLD, NEW = "11.1.3.3a", "11.1.4.4"
+SETUP_DONE = "(*) Setup has completed."
+ROWS = "1 written 2 before 3 fault"
+BACKUP_PATH = "/database/backup"
+
+
+def start_db2(client, image, name, storage):
+    """An 11.1.3.3a container with three rows, run as a DBA runs it (restart policy, bind mount)."""
+    container = client.containers.run(
+        image, name=name, detach=True, environment=BASE_DB2_ENV | FAST_SETUP_ENV | {"DBNAME": "TESTDB"},
+        volumes={str(storage): {"bind": "/database", "mode": "rw"}}, restart_policy={"Name": "unless-stopped"})
+    wait_for_log(container, SETUP_DONE)
+    rc, out = run_db2(container, 'db2 connect to TESTDB >/dev/null && db2 "create table t (id int, v varchar(20))" '
+                                 "&& db2 \"insert into t values (1, 'written')\" "
+                                 "&& db2 \"insert into t values (2, 'before')\" "
+                                 "&& db2 \"insert into t values (3, 'fault')\"")
+    assert rc == 0, out
+    return container
+
+
+def read_rows(container):
+    rc, out = run_db2(container, 'db2 connect to TESTDB >/dev/null && db2 -x "select id, v from t order by id"')
+    return rc, " ".join(out.split())
+
+
+def upgrade_args(name, image, **extra):
+    args = {"container": name, "image": image, "ready_timeout": 90, "stop_timeout": 20,
+            "backup": {"mode": "offline"}, "post_upgrade": True}
+    return args | extra
+
+
+def upgrade(tmp_path, args):
+    return run_module(tmp_path, "db2_container_upgrade", args)[1]
+
+
+def run_with_fault(client, tmp_path, args, match, fault=None):
+    """Run the upgrade task in ansible-playbook (its own session) while following the daemon's events;
+    on the first event `match` accepts, call `fault(event)`, by default a SIGKILL of every process of
+    the run (ansible-playbook, its worker and the module). Returns (returncode, the event, log)."""
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
+             "tasks": [{"name": "upgrade", "db2ops.docker.db2_container_upgrade": args}]}]
+    book = tmp_path / f"fault-{uuid.uuid4().hex[:8]}.json"
+    book.write_text(json.dumps(play))
+    log = book.with_suffix(".log")
+    events = client.events(decode=True, filters={"type": "container"})  # subscribed before the run starts
+    hit, errors = [], []
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(BIN / "ansible-playbook"), "-i", "localhost,", str(book)], stdout=out,
+                                stderr=subprocess.STDOUT, env=ansible_env(), cwd=REPO, start_new_session=True)
+
+    def kill(_event):
+        kill_run(proc.pid)
+
+    def watch():
+        try:
+            for event in events:
+                if match(event):
+                    hit.append(event)
+                    break
+        except Exception:  # the stream closed: the run ended without the event
+            return
+        try:
+            (fault or kill)(hit[0])
+        except BaseException as exc:  # seen by the test, not lost in the thread
+            errors.append(exc)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            kill_run(proc.pid)
+            proc.wait()
+        watcher.join(timeout=120)
+        events.close()
+    assert hit, f"the run never reached the event of its fault:\n{log.read_text()}"
+    if errors:
+        raise errors[0]
+    return proc.returncode, hit[0], log.read_text()
+
+
+def process_groups(pid):
+    """The process groups of pid and of all its descendants."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    groups, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            groups.add(os.getpgid(current))
+        except ProcessLookupError:
+            continue
+        todo += children.get(current, [])
+    return groups
+
+
+def kill_run(pid):
+    """SIGKILL a whole ansible-playbook run. Its process group is not enough: Ansible's workers call
+    setsid(), so the module runs in a group of its own. Freeze every group first, then look again
+    (nothing forks while stopped) and kill them all: the module gets no chance to clean up."""
+    groups = process_groups(pid)
+    for group in groups:
+        os.killpg(group, signal.SIGSTOP)
+    for group in groups | process_groups(pid):
+        os.killpg(group, signal.SIGKILL)
+
+
+def on_container(container_id, action):
+    return lambda e: e.get("id") == container_id and e.get("Action") == action
+
+
+def exec_on(name, old_id, needle=""):
+    """An exec started in the new container (named `name`, not the old one) whose command has `needle`."""
+    return lambda e: (e.get("Action", "").startswith("exec_start:") and e.get("id") != old_id
+                      and e["Actor"]["Attributes"].get("name") == name and needle in e["Action"])
+
+
+def backup_session(old_id):
+    """The CLP session of the backup: the next exec in the old container after the backup directory's."""
+    armed = []
+
+    def match(e):
+        if e.get("id") != old_id or not e.get("Action", "").startswith("exec_start:"):
+            return False
+        if armed:
+            return True
+        armed.extend([True] if e["Action"].strip().endswith(f" {BACKUP_PATH} db2inst1") else [])
+        return False
+    return match
+
+
+def family(client, name):
+    return {c.name: c for c in client.containers.list(all=True, filters={"name": f"^{name}(_.*)?$"})}
+
+
+def assert_converged(client, name, old_id, image):
+    """Whole again: `name` runs the target image at the target level with every row; the old container
+    is kept stopped as `<name>_<old level>`; nothing named `_upgrading` is left."""
+    found = family(client, name)
+    assert not [n for n in found if n.endswith("_upgrading")], sorted(found)
+    current = found.pop(name)
+    assert current.status == "running" and current.image.id == client.images.get(image).id
+    rc, out = run_db2(current, "db2level")
+    assert rc == 0 and '"DB2 v11.1.4.4"' in out, out
+    assert read_rows(current) == (0, ROWS)
+    assert sorted(found) == [f"{name}_{OLD}"], sorted(found)
+    assert found[f"{name}_{OLD}"].id == old_id and found[f"{name}_{OLD}"].status == "exited"
+    return current
+
+
+@pytest.fixture
+def db2(docker_client, standin_images, storage, unique_name):
+    """One 11.1.3.3a container with data; at teardown every container named after the test goes
+    (the module creates and renames containers)."""
+    with images_locked("standin"):
+        container = start_db2(docker_client, standin_images[OLD], unique_name, storage)
+    yield container
+    for leftover in docker_client.containers.list(all=True, filters={"name": unique_name}):
+        leftover.remove(force=True, v=True)
+
+
+# Each step of an upgrade, told by the daemon's event that the step has begun or is done.
+KILL_AT = {
+    "backup": lambda name, old_id: backup_session(old_id),
+    "rename": lambda name, old_id: on_container(old_id, "rename"),
+    "stop": lambda name, old_id: on_container(old_id, "stop"),
+    "create": lambda name, old_id: lambda e: e.get("Action") == "create" and e["Actor"]["Attributes"].get("name") == name,
+    "wait_ready": lambda name, old_id: exec_on(name, old_id),  # the readiness probe
+    "post_upgrade": lambda name, old_id: exec_on(name, old_id, "db2updv111"),
+}
+
+
+@pytest.mark.parametrize("step", list(KILL_AT))
+def test_controller_killed_at_each_step_then_rerun_converges(tmp_path, docker_client, db2, standin_images, step):
+    name, target = db2.name, standin_images[NEW]
+    args = upgrade_args(name, target)
+    rc, _event, log = run_with_fault(docker_client, tmp_path, args, KILL_AT[step](name, db2.id))
+    assert rc == -signal.SIGKILL, log
+    if step != "backup":
+        assert f"{name}_{OLD}_upgrading" in family(docker_client, name), "the in-flight state is visible"
+
+    again = upgrade(tmp_path, args)
+    assert not again.get("failed") and again["changed"] is True, again
+    # From the rename on, the rerun continues forward; killed in the backup, it starts afresh.
+    assert again.get("resumed", False) is (step != "backup"), again
+    assert again["to"]["level_verified"] == NEW
+    assert_converged(docker_client, name, db2.id, target)
+    assert upgrade(tmp_path, args)["changed"] is False
