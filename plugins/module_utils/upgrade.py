@@ -246,7 +246,10 @@ class ContainerUpgrade:
             backup = self.p["backup"]
             if backup["mode"] != "none":
                 clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
-                self.step("backup", self._backup, clp_old, facts["databases"])
+                try:
+                    self.step("backup", self._backup, clp_old, facts["databases"])
+                except UpgradeError as exc:
+                    raise self._backup_failed(exc)
         self.result["changed"] = True
         self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
         try:
@@ -320,6 +323,18 @@ class ContainerUpgrade:
                                "(backup.space_factor %s needs %d KiB); nothing was changed"
                                % (usage["free_kb"], self.p["container"], usage["data_kb"], factor, need),
                                step="check_storage")
+
+    def _backup_failed(self, error):
+        """The old container still runs, but an offline backup deactivated its databases: activate
+        those that were active, so that "nothing was changed" holds (ATS runs only on active ones)."""
+        if self.p["backup"]["mode"] != "offline" or not self.active_before:
+            return error
+        try:
+            self.step("activate", self._activate, self.old["Id"], self.active_before)
+        except UpgradeError as exc:
+            return UpgradeError("%s; %s not active again: %s" % (error, ", ".join(self.active_before), exc),
+                                step=error.step)
+        return error
 
     def finish(self):
         self.result["steps"] = self.steps

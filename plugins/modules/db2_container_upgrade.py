@@ -21,6 +21,8 @@ description:
     and static addresses, privileged mode, capabilities, devices, restart policy, labels, resource
     limits, ulimits). Only what the user set is carried from C(Config); the new image's own defaults win
     over the old image's.
+  - A failed backup (for example a full file system) stops the upgrade before the old container is touched;
+    the databases that an offline backup deactivated and that were active are activated again.
   - Any failure after the stop and before the new container is verified removes the new container, renames
     the old one back, starts it and waits until it is ready; the task then fails with the step that failed.
     A failure of the post-upgrade tasks does not roll back, because the new Db2 has already updated the

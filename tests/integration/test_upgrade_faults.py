@@ -9,6 +9,7 @@ container), never through hooks in the product code. See docs/reliability.md for
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -146,16 +147,23 @@ def exec_on(name, old_id, needle=""):
                       and e["Actor"]["Attributes"].get("name") == name and needle in e["Action"])
 
 
+def exec_in_old(old_id, e):
+    return e.get("id") == old_id and e.get("Action", "").startswith("exec_start:")
+
+
+def backup_directory(old_id):
+    """The backup's first exec (it makes the backup directory), after the module's free-space check."""
+    return lambda e: exec_in_old(old_id, e) and e["Action"].strip().endswith(f" {BACKUP_PATH} db2inst1")
+
+
 def backup_session(old_id):
     """The CLP session of the backup: the next exec in the old container after the backup directory's."""
-    armed = []
+    armed, directory = [], backup_directory(old_id)
 
     def match(e):
-        if e.get("id") != old_id or not e.get("Action", "").startswith("exec_start:"):
-            return False
-        if armed:
+        if armed and exec_in_old(old_id, e):
             return True
-        armed.extend([True] if e["Action"].strip().endswith(f" {BACKUP_PATH} db2inst1") else [])
+        armed.extend([True] if directory(e) else [])
         return False
     return match
 
@@ -217,3 +225,65 @@ def test_controller_killed_at_each_step_then_rerun_converges(tmp_path, docker_cl
     assert again["to"]["level_verified"] == NEW
     assert_converged(docker_client, name, db2.id, target)
     assert upgrade(tmp_path, args)["changed"] is False
+
+
+@pytest.fixture
+def small_storage(tmp_path_factory):
+    """A 32 MiB tmpfs of the test's own for /database, so the test can fill it."""
+    path = tmp_path_factory.mktemp("db2small")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m,mode=0755", "db2ops-faults", str(path)], check=True)
+    yield path
+    subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(path, leave=8192):
+    """Fill the file system of `path` in one call, leaving `leave` bytes: room for Db2's small writes
+    (db2diag.log, the configuration), not for a backup image (about 20 KiB here)."""
+    stat = os.statvfs(path)
+    filler = path / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, stat.f_bavail * stat.f_frsize - leave)
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_storage_full_during_the_backup_keeps_the_old_container_then_rerun_converges(
+        tmp_path, docker_client, standin_images, small_storage, unique_name):
+    with images_locked("standin"):
+        db2 = start_db2(docker_client, standin_images[OLD], unique_name, small_storage)
+    try:
+        assert "TESTDB" in run_db2(db2, "db2 list active databases")[1], "active, as after its setup"
+        backups_before = sorted(os.listdir(small_storage / "backup"))
+        args = upgrade_args(db2.name, standin_images[NEW])
+
+        def fill_now(_event):
+            # After the module's free-space check, as the backup starts; one fallocate takes well under
+            # a millisecond, the backup's CLP session (next exec: FORCE, DEACTIVATE, BACKUP) far longer.
+            fill(small_storage)
+
+        rc, _event, log = run_with_fault(docker_client, tmp_path, args, backup_directory(db2.id), fault=fill_now)
+        assert rc == 2, log
+        error = next(line for line in log.splitlines() if line.startswith("[ERROR]: Task failed"))
+        assert "failed at step backup: BACKUP DATABASE TESTDB" in error, error
+        assert 'SQL2419N The target disk "/database/backup" has become full.' in error, error
+        assert error.endswith("; nothing was changed") and "rolled back" not in error, error
+
+        # The old container was never stopped: it runs under its name, its databases active as before.
+        assert list(family(docker_client, db2.name)) == [db2.name]
+        started = db2.attrs["State"]["StartedAt"]
+        db2.reload()
+        assert db2.status == "running" and db2.attrs["State"]["StartedAt"] == started
+        assert "TESTDB" in run_db2(db2, "db2 list active databases")[1], "active again after the failed backup"
+        assert sorted(os.listdir(small_storage / "backup")) == backups_before, "no partial backup image is left"
+
+        (small_storage / "filler").unlink()
+        assert read_rows(db2) == (0, ROWS)
+        again = upgrade(tmp_path, args)
+        assert not again.get("failed") and again["changed"] is True and not again.get("resumed"), again
+        assert [b["database"] for b in again["backups"]] == ["TESTDB"]
+        assert_converged(docker_client, db2.name, db2.id, standin_images[NEW])
+    finally:
+        for leftover in docker_client.containers.list(all=True, filters={"name": unique_name}):
+            leftover.remove(force=True, v=True)
