@@ -147,6 +147,10 @@ class ContainerUpgrade:
         except (DockerOperationError, Db2Error, APIError, BackupInputError) as exc:
             entry.update(status="failed", detail=str(exc), seconds=round(time.monotonic() - started, 3))
             raise UpgradeError(str(exc), step=name)
+        except OSError as exc:  # requests' ConnectionError is one: the daemon restarted or went away
+            message = "lost the connection to the Docker daemon %s: %s" % (self.p.get("docker_host") or "", exc)
+            entry.update(status="failed", detail=message, seconds=round(time.monotonic() - started, 3))
+            raise UpgradeError(message, step=name)
         entry.update(status="done", seconds=round(time.monotonic() - started, 3))
         if isinstance(value, str):
             entry["detail"] = value
@@ -490,12 +494,14 @@ class ContainerUpgrade:
         """Remove the new container, give the old one its name back, start it, wait for it."""
         self.result["rolled_back"] = True
         notes = []
+        marked = bool(self.renamed_to)  # the old container still carries the _upgrading name
         try:
             if self.new_id:
                 self.api.remove_container(self.new_id, force=True)
                 notes.append("removed the new container")
             if self.renamed_to:
                 self.api.rename(self.old["Id"], self.p["container"])
+                marked = False
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
             self.api.start(self.old["Id"])
             try:
@@ -514,9 +520,13 @@ class ContainerUpgrade:
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
             backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"
+            if marked:  # e.g. the Docker daemon went away: a rerun finds the marker and continues
+                advice = ("%s is left as %s; run the task again once the Docker daemon answers: it continues the "
+                          "upgrade from there (backups: %s)" % (self.p["container"], self.renamed_to, backups))
+            else:
+                advice = ("%s is stopped; start a container from %s on this storage again, or restore the backups "
+                          "(%s)" % (self.p["container"], self.p["image"], backups))
             self.result["rollback"] = dict(status="failed", detail="; ".join(notes + [
-                "rollback failed: %s" % exc,
-                "%s is stopped; start a container from %s on this storage again, or restore the backups (%s)"
-                % (self.p["container"], self.p["image"], backups)]))
+                "rollback failed: %s" % exc, advice]))
         self.steps.append(dict(name="rollback", status=self.result["rollback"]["status"], seconds=None,
                                detail=self.result["rollback"]["detail"]))

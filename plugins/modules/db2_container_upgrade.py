@@ -278,7 +278,8 @@ def main():
     except UpgradeError as exc:
         result = upgrade.finish()
         if result.get("rolled_back"):
-            outcome = "rolled back: %s" % result["rollback"]["detail"]
+            rollback = result["rollback"]
+            outcome = ("rolled back: %s" if rollback["status"] == "done" else "%s") % rollback["detail"]
         elif result.get("not_rolled_back"):
             outcome = "not rolled back: %s" % result["not_rolled_back"]
         elif result.get("changed"):

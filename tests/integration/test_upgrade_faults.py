@@ -19,6 +19,7 @@ import uuid
 
 import docker
 import pytest
+from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import wait_until_ready
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, run_db2, wait_for_log
 from daemons import DockerDaemon
 from playbook import BIN, REPO, ansible_env, run_module
@@ -286,4 +287,61 @@ def test_storage_full_during_the_backup_keeps_the_old_container_then_rerun_conve
         assert_converged(docker_client, db2.name, db2.id, standin_images[NEW])
     finally:
         for leftover in docker_client.containers.list(all=True, filters={"name": unique_name}):
+            leftover.remove(force=True, v=True)
+
+
+@pytest.fixture(scope="module")
+def own_daemon(tmp_path_factory, standin_images):
+    """A dockerd of this module's own with the two stand-in levels loaded: restarting it leaves the
+    daemon the other tests share alone."""
+    root = tmp_path_factory.mktemp("ownd")
+    daemon = DockerDaemon(root).start()
+    client = None
+    try:
+        archive = root / "images.tar"
+        with images_locked("standin"):
+            subprocess.run(["docker", "save", "-o", str(archive), standin_images[OLD], standin_images[NEW]], check=True)
+        subprocess.run(["docker", "-H", daemon.unix_url, "load", "-i", str(archive)], check=True, capture_output=True)
+        archive.unlink()
+        client = docker.DockerClient(base_url=daemon.unix_url, timeout=120)
+        yield daemon, client
+    finally:
+        if client is not None:
+            for container in client.containers.list(all=True):
+                container.remove(force=True, v=True)
+            client.close()
+        daemon.stop()
+
+
+RESTART_AT = {
+    "backup": lambda name, old_id: backup_session(old_id),
+    "wait_ready": lambda name, old_id: exec_on(name, old_id),  # the readiness probe
+}
+
+
+@pytest.mark.parametrize("step", list(RESTART_AT))
+def test_dockerd_restarted_mid_upgrade_fails_clearly_then_rerun_converges(tmp_path, own_daemon, standin_images,
+                                                                          storage, unique_name, step):
+    daemon, client = own_daemon
+    db2 = start_db2(client, standin_images[OLD], unique_name, storage)
+    try:
+        args = upgrade_args(db2.name, standin_images[NEW], docker_host=daemon.unix_url)
+        rc, _event, log = run_with_fault(client, tmp_path, args, RESTART_AT[step](db2.name, db2.id),
+                                         fault=lambda _event: daemon.restart())
+        assert rc == 2, log
+        error = next(line for line in log.splitlines() if line.startswith("[ERROR]: Task failed"))
+        assert f"failed at step {step}: lost the connection to the Docker daemon {daemon.unix_url}" in error, log
+        assert "MODULE FAILURE" not in log and "Traceback" not in log, log
+        if step == "wait_ready":  # nothing could be undone with the daemon away: the rerun will continue
+            assert "rollback failed" in error and f"is left as {db2.name}_{OLD}_upgrading; run the task again" \
+                in error and "rolled back:" not in error, error
+
+        # The daemon is back; containers with a restart policy that were running run again.
+        for container in client.containers.list(filters={"name": unique_name}):
+            wait_until_ready(client.api, container.id, timeout=120)
+        again = upgrade(tmp_path, args)
+        assert not again.get("failed") and again["changed"] is True, again
+        assert_converged(client, db2.name, db2.id, standin_images[NEW])
+    finally:
+        for leftover in client.containers.list(all=True, filters={"name": unique_name}):
             leftover.remove(force=True, v=True)
