@@ -9,7 +9,6 @@ container), never through hooks in the product code. See docs/reliability.md for
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
@@ -142,6 +141,10 @@ def on_container(container_id, action):
     return lambda e: e.get("id") == container_id and e.get("Action") == action
 
 
+def created(name):
+    return lambda e: e.get("Action") == "create" and e["Actor"]["Attributes"].get("name") == name
+
+
 def exec_on(name, old_id, needle=""):
     """An exec started in the new container (named `name`, not the old one) whose command has `needle`."""
     return lambda e: (e.get("Action", "").startswith("exec_start:") and e.get("id") != old_id
@@ -204,7 +207,7 @@ KILL_AT = {
     "backup": lambda name, old_id: backup_session(old_id),
     "rename": lambda name, old_id: on_container(old_id, "rename"),
     "stop": lambda name, old_id: on_container(old_id, "stop"),
-    "create": lambda name, old_id: lambda e: e.get("Action") == "create" and e["Actor"]["Attributes"].get("name") == name,
+    "create": lambda name, old_id: created(name),
     "wait_ready": lambda name, old_id: exec_on(name, old_id),  # the readiness probe
     "post_upgrade": lambda name, old_id: exec_on(name, old_id, "db2updv111"),
 }
@@ -285,6 +288,7 @@ def test_storage_full_during_the_backup_keeps_the_old_container_then_rerun_conve
         assert not again.get("failed") and again["changed"] is True and not again.get("resumed"), again
         assert [b["database"] for b in again["backups"]] == ["TESTDB"]
         assert_converged(docker_client, db2.name, db2.id, standin_images[NEW])
+        assert upgrade(tmp_path, args)["changed"] is False
     finally:
         for leftover in docker_client.containers.list(all=True, filters={"name": unique_name}):
             leftover.remove(force=True, v=True)
@@ -342,6 +346,7 @@ def test_dockerd_restarted_mid_upgrade_fails_clearly_then_rerun_converges(tmp_pa
         again = upgrade(tmp_path, args)
         assert not again.get("failed") and again["changed"] is True, again
         assert_converged(client, db2.name, db2.id, standin_images[NEW])
+        assert upgrade(tmp_path, args)["changed"] is False
     finally:
         for leftover in client.containers.list(all=True, filters={"name": unique_name}):
             leftover.remove(force=True, v=True)
