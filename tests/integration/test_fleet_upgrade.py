@@ -7,6 +7,9 @@ container sets up - and is rolled back. The inventory interleaves the Docker hos
 `serial: 2` batch spans two hosts: batch 1 is h1-db2a, h2-db2a; batch 2 is h3-db2a, h1-db2b;
 batch 3 is h2-db2b, h3-db2b. Batch 2 thus has 50% failed: db2_max_fail_percentage 49 stops the
 run there, 50 lets it go on (Ansible aborts only when the failed share EXCEEDS the value).
+
+The fault: host h2's link goes down mid-upgrade (the last test; h3's target tag names the good image
+there): the other hosts complete, h2's containers are reported unreachable, and a rerun converges.
 """
 from __future__ import annotations
 
