@@ -52,6 +52,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils.recreate import carr
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
+# The databases active before the upgrade: a resumed run reads them here (the old one is stopped by then).
+LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
 # IBM's bind files after a fix pack (IBM: "Binding bind files after installing fix packs").
@@ -178,6 +180,7 @@ class ContainerUpgrade:
                 raise UpgradeError("both %s and %s exist and the first was not made by this upgrade: resolve by hand "
                                    "(rename %s back once %s is gone); nothing was changed"
                                    % (name, self.renamed_to, self.renamed_to, name), step="inspect")
+            self.active_before = [db for db in (labels.get(LABEL_ACTIVE) or "").split(",") if db]
             if (current.get("State") or {}).get("Running"):
                 return leftover, "wait_ready", current
             if not self.check_mode:
@@ -386,7 +389,8 @@ class ContainerUpgrade:
     def _create(self, level):
         kwargs, other_networks = create_spec(
             self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
-            extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level})
+            extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level,
+                          LABEL_ACTIVE: ",".join(self.active_before)})
         self.commands.append("docker create (configuration of %s) %s" % (self.renamed_to, self.p["image"]))
         self.new_id = self.api.create_container(**kwargs)["Id"]
         for network, endpoint in other_networks.items():

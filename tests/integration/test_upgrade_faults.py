@@ -227,7 +227,9 @@ def test_controller_killed_at_each_step_then_rerun_converges(tmp_path, docker_cl
     # From the rename on, the rerun continues forward; killed in the backup, it starts afresh.
     assert again.get("resumed", False) is (step != "backup"), again
     assert again["to"]["level_verified"] == NEW
-    assert_converged(docker_client, name, db2.id, target)
+    current = assert_converged(docker_client, name, db2.id, target)
+    if step in ("create", "wait_ready", "post_upgrade"):  # the new container's label tells the rerun
+        assert "TESTDB" in run_db2(current, "db2 list active databases")[1], "active again, as before"
     assert upgrade(tmp_path, args)["changed"] is False
 
 
