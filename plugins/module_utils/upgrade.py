@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Recipe 1 as one safe operation: move a Db2 container to a new image on the same storage.
 
-inspect -> refuse an older target -> backup -> stop -> rename old -> create new (everything carried
+inspect -> refuse an older target -> backup -> rename old -> stop -> create new (everything carried
 over) -> wait ready -> verify db2level -> post-upgrade tasks -> keep or remove the old container.
 Any failure after the stop removes the new container and brings the old one back under its
 original name. The storage lock of the Db2 image and the order of steps make sure two containers
-never run on one storage. A run that was killed half way converges when run again.
+never run on one storage. A run that was killed half way converges when run again: the rename comes
+before the stop so that no kill leaves a stopped container under its own name, which a rerun could not
+tell from one the user stopped.
 
 PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
 """
@@ -50,6 +52,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils.recreate import carr
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
+# The databases active before the upgrade: a resumed run reads them here (the old one is stopped by then).
+LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
 # IBM's bind files after a fix pack (IBM: "Binding bind files after installing fix packs").
@@ -145,6 +149,10 @@ class ContainerUpgrade:
         except (DockerOperationError, Db2Error, APIError, BackupInputError) as exc:
             entry.update(status="failed", detail=str(exc), seconds=round(time.monotonic() - started, 3))
             raise UpgradeError(str(exc), step=name)
+        except OSError as exc:  # requests' ConnectionError is one: the daemon restarted or went away
+            message = "lost the connection to the Docker daemon %s: %s" % (self.p.get("docker_host") or "", exc)
+            entry.update(status="failed", detail=message, seconds=round(time.monotonic() - started, 3))
+            raise UpgradeError(message, step=name)
         entry.update(status="done", seconds=round(time.monotonic() - started, 3))
         if isinstance(value, str):
             entry["detail"] = value
@@ -172,6 +180,7 @@ class ContainerUpgrade:
                 raise UpgradeError("both %s and %s exist and the first was not made by this upgrade: resolve by hand "
                                    "(rename %s back once %s is gone); nothing was changed"
                                    % (name, self.renamed_to, self.renamed_to, name), step="inspect")
+            self.active_before = [db for db in (labels.get(LABEL_ACTIVE) or "").split(",") if db]
             if (current.get("State") or {}).get("Running"):
                 return leftover, "wait_ready", current
             if not self.check_mode:
@@ -244,14 +253,20 @@ class ContainerUpgrade:
             backup = self.p["backup"]
             if backup["mode"] != "none":
                 clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
-                self.step("backup", self._backup, clp_old, facts["databases"])
+                try:
+                    self.step("backup", self._backup, clp_old, facts["databases"])
+                except UpgradeError as exc:
+                    raise self._backup_failed(exc)
         self.result["changed"] = True
         self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
         try:
             self.stopped_at = time.monotonic()
             if resume_at is None:
-                self.step("stop", self._stop)
                 self.step("rename", self._rename, current_level)
+            if resume_at is None or (resume_at == "create" and (old.get("State") or {}).get("Running")):
+                # A resumed run whose kill came between the rename and the stop: stop it now.
+                self.stopped_at = time.monotonic()
+                self.step("stop", self._stop)
             if resume_at in (None, "create"):
                 self.step("create", self._create, current_level)
             else:
@@ -320,6 +335,18 @@ class ContainerUpgrade:
                                % (usage["free_kb"], self.p["container"], usage["data_kb"], factor, need),
                                step="check_storage")
 
+    def _backup_failed(self, error):
+        """The old container still runs, but an offline backup deactivated its databases: activate
+        those that were active, so that "nothing was changed" holds (ATS runs only on active ones)."""
+        if self.p["backup"]["mode"] != "offline" or not self.active_before:
+            return error
+        try:
+            self.step("activate", self._activate, self.old["Id"], self.active_before)
+        except UpgradeError as exc:
+            return UpgradeError("%s; %s not active again: %s" % (error, ", ".join(self.active_before), exc),
+                                step=error.step)
+        return error
+
     def finish(self):
         self.result["steps"] = self.steps
         self.result["commands"] = self.commands
@@ -349,7 +376,8 @@ class ContainerUpgrade:
         return max(self.p["stop_timeout"], (self.old.get("Config") or {}).get("StopTimeout") or 0)
 
     def _stop(self):
-        self.commands.append("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]))
+        name = self.renamed_to or self.p["container"]
+        self.commands.append("docker stop --time %d %s" % (self._stop_timeout(), name))
         self.api.stop(self.old["Id"], timeout=self._stop_timeout())
 
     def _free_name(self, base, suffix=""):
@@ -369,7 +397,8 @@ class ContainerUpgrade:
     def _create(self, level):
         kwargs, other_networks = create_spec(
             self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
-            extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level})
+            extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level,
+                          LABEL_ACTIVE: ",".join(self.active_before)})
         self.commands.append("docker create (configuration of %s) %s" % (self.renamed_to, self.p["image"]))
         self.new_id = self.api.create_container(**kwargs)["Id"]
         for network, endpoint in other_networks.items():
@@ -477,12 +506,14 @@ class ContainerUpgrade:
         """Remove the new container, give the old one its name back, start it, wait for it."""
         self.result["rolled_back"] = True
         notes = []
+        marked = bool(self.renamed_to)  # the old container still carries the _upgrading name
         try:
             if self.new_id:
                 self.api.remove_container(self.new_id, force=True)
                 notes.append("removed the new container")
             if self.renamed_to:
                 self.api.rename(self.old["Id"], self.p["container"])
+                marked = False
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
             self.api.start(self.old["Id"])
             try:
@@ -501,9 +532,13 @@ class ContainerUpgrade:
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
             backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"
+            if marked:  # e.g. the Docker daemon went away: a rerun finds the marker and continues
+                advice = ("%s is left as %s; run the task again once the Docker daemon answers: it continues the "
+                          "upgrade from there (backups: %s)" % (self.p["container"], self.renamed_to, backups))
+            else:
+                advice = ("%s is stopped; start a container from %s on this storage again, or restore the backups "
+                          "(%s)" % (self.p["container"], self.p["image"], backups))
             self.result["rollback"] = dict(status="failed", detail="; ".join(notes + [
-                "rollback failed: %s" % exc,
-                "%s is stopped; start a container from %s on this storage again, or restore the backups (%s)"
-                % (self.p["container"], self.p["image"], backups)]))
+                "rollback failed: %s" % exc, advice]))
         self.steps.append(dict(name="rollback", status=self.result["rollback"]["status"], seconds=None,
                                detail=self.result["rollback"]["detail"]))

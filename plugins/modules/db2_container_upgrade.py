@@ -13,7 +13,7 @@ short_description: Move a Db2 container to a new image (fix pack or version) on 
 version_added: 0.1.0
 description:
   - Recipe 1 of the Docker cookbook as one idempotent operation. The steps are inspect, refuse a target
-    older than the storage, back up, stop, rename the old container to C(<name>_<level>_upgrading),
+    older than the storage, back up, rename the old container to C(<name>_<level>_upgrading), stop it,
     create the new container with everything carried over, wait until Db2 is ready, verify C(db2level),
     run the post-upgrade tasks, then keep the old container as C(<name>_<level>) or remove it.
   - The new container gets B(everything) of the old one from C(docker inspect), not from task options
@@ -25,6 +25,8 @@ description:
     (C(VOLUME /database)); the new container mounts that same volume by its name, never a new empty one.
   - A container started with C(--rm) is refused before anything changes, as stopping it would delete it and its
     anonymous volumes, leaving no way back.
+  - A failed backup (for example a full file system) stops the upgrade before the old container is touched;
+    the databases that an offline backup deactivated and that were active are activated again.
   - Any failure after the stop and before the new container is verified removes the new container, renames
     the old one back, starts it and waits until it is ready; the task then fails with the step that failed.
     A failure of the post-upgrade tasks does not roll back, because the new Db2 has already updated the
@@ -294,7 +296,8 @@ def main():
     except UpgradeError as exc:
         result = upgrade.finish()
         if result.get("rolled_back"):
-            outcome = "rolled back: %s" % result["rollback"]["detail"]
+            rollback = result["rollback"]
+            outcome = ("rolled back: %s" if rollback["status"] == "done" else "%s") % rollback["detail"]
         elif result.get("not_rolled_back"):
             outcome = "not rolled back: %s" % result["not_rolled_back"]
         elif result.get("changed"):

@@ -92,7 +92,8 @@ class DockerDaemon:
             # gets its own tables, docker0 and published ports, as on a real host.
             cmd += ["--iptables=false", "--ip-masq=false"]
         if self.bridge:
-            self._make_bridge()
+            if not Path(f"/sys/class/net/{self.bridge}").exists():  # kept over a restart()
+                self._make_bridge()
             cmd += ["--bridge", self.bridge]
         if self.tcp:
             cmd += ["-H", f"tcp://{self.tcp}"]
@@ -115,6 +116,13 @@ class DockerDaemon:
             time.sleep(0.5)
         self.stop()
         raise RuntimeError(f"dockerd did not answer within {timeout}s: {self.log.read_text()[-2000:]}")
+
+    def restart(self, timeout: float = 60.0) -> "DockerDaemon":
+        """Stop dockerd by PID and start it again on the same roots, sockets and bridge, as
+        `systemctl restart docker` does: SIGTERM makes dockerd stop its containers; those with a
+        restart policy that were running start again with the daemon."""
+        _stop_group(self.process, timeout=60)
+        return self.start(timeout)
 
     def _make_bridge(self) -> None:
         # A /24 of its own per daemon, on a link that carries no traffic off this machine.

@@ -7,6 +7,9 @@ container sets up - and is rolled back. The inventory interleaves the Docker hos
 `serial: 2` batch spans two hosts: batch 1 is h1-db2a, h2-db2a; batch 2 is h3-db2a, h1-db2b;
 batch 3 is h2-db2b, h3-db2b. Batch 2 thus has 50% failed: db2_max_fail_percentage 49 stops the
 run there, 50 lets it go on (Ansible aborts only when the failed share EXCEEDS the value).
+
+The fault: host h2's link goes down mid-upgrade (the last test; h3's target tag names the good image
+there): the other hosts complete, h2's containers are reported unreachable, and a rerun converges.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,8 +56,11 @@ class Fleet:
         return self.clients[host_name]
 
     def inventory(self, known_hosts: Path | None = None) -> Path:
+        # ServerAlive: a host whose network goes away mid-task is reported unreachable within ~15 s, as an
+        # operator would configure it, instead of after TCP's retransmission timeout (about 15 minutes).
         ssh_args = (f"-o UserKnownHostsFile={known_hosts or self.known_hosts} -o GlobalKnownHostsFile=/dev/null "
-                    "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes")
+                    "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o ServerAliveInterval=5 "
+                    "-o ServerAliveCountMax=3")
         docker_groups = {
             f"docker_{name}": {
                 "vars": {"ansible_host": host.address, "db2ops_docker_host": host.docker.unix_url},
@@ -258,3 +266,76 @@ def test_max_fail_percentage_stops_later_batches_and_a_rerun_goes_past_the_failu
         current = check_container(fleet, inventory_host, original[inventory_host], expect)
         if report[INVENTORY_ORDER.index(inventory_host)]["result"] == "unchanged":
             assert current.attrs["State"]["StartedAt"] == after_first[inventory_host].attrs["State"]["StartedAt"]
+
+
+def module_processes(host: TestHost) -> list[str]:
+    """Ansible modules still running on a test host: processes of its namespace run by the controller's
+    Python (dockerd and sshd are not; container processes live in namespaces of their own)."""
+    pids = subprocess.run(["ip", "netns", "pids", host.netns], capture_output=True, text=True, check=False).stdout
+    found = []
+    for pid in pids.split():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].decode(errors="replace") == sys.executable:
+            found.append(pid)
+    return found
+
+
+def test_a_host_unreachable_mid_fleet_is_reported_and_a_rerun_converges(fleet, containers_at_old_level, tmp_path):
+    """h2's network goes down while its first container is being upgraded (at the rename, after the
+    backup). The other hosts complete; both containers of h2 are reported unreachable; once h2 is
+    back, a rerun converges everywhere, every row kept."""
+    original = containers_at_old_level
+    lost = fleet.by_name["h2"]
+    broken = fleet.client(BROKEN_HOST)
+    broken.images.get(fleet.client("h1").images.get(TARGET).id).tag(TARGET)  # only h2's network fails here
+    local = docker.DockerClient(base_url=lost.docker.unix_url, timeout=120)  # h2's daemon without its network
+    renames = local.events(decode=True, filters={"type": "container", "event": "rename"})
+    cut = threading.Event()
+
+    def cut_the_link():
+        try:
+            for event in renames:
+                if event["Actor"]["Attributes"].get("name", "").startswith("db2a_"):
+                    subprocess.run(["ip", "link", "set", lost.veth, "down"], check=True)
+                    cut.set()
+                    return
+        except Exception:  # the stream closed: the run ended without reaching h2
+            pass
+
+    watcher = threading.Thread(target=cut_the_link, daemon=True)
+    watcher.start()
+    try:
+        proc, report = run_upgrade(fleet, tmp_path, max_fail=50)
+        log = proc.stdout + proc.stderr
+        assert cut.is_set(), log
+        assert proc.returncode == 4 and "UNREACHABLE" in log, log
+        assert outcomes(report) == {"h1-db2a": "upgraded", "h2-db2a": "unreachable", "h3-db2a": "upgraded",
+                                    "h1-db2b": "upgraded", "h2-db2b": "unreachable", "h3-db2b": "upgraded"}, log
+        assert all("run again" in row["message"] for row in report if row["result"] == "unreachable"), report
+        for inventory_host in ("h1-db2a", "h3-db2a", "h1-db2b", "h3-db2b"):
+            check_container(fleet, inventory_host, original[inventory_host], "upgraded")
+
+        # h2 is back. The module cut off from the controller ran on there; let it end first, as an
+        # operator would wait for the host before rerunning.
+        subprocess.run(["ip", "link", "set", lost.veth, "up"], check=True)
+        deadline = time.monotonic() + 300
+        while module_processes(lost) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert not module_processes(lost), "the cut-off module did not end"
+        proc, report = run_upgrade(fleet, tmp_path, max_fail=0)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, log
+        results = outcomes(report)
+        assert results.pop("h2-db2a") in ("upgraded", "unchanged"), log  # the cut-off run may have finished it
+        assert results == {"h1-db2a": "unchanged", "h3-db2a": "unchanged", "h1-db2b": "unchanged",
+                           "h2-db2b": "upgraded", "h3-db2b": "unchanged"}, log
+        for inventory_host in INVENTORY_ORDER:
+            check_container(fleet, inventory_host, original[inventory_host], "upgraded")
+    finally:
+        renames.close()
+        subprocess.run(["ip", "link", "set", lost.veth, "up"], check=False)
+        broken.images.get(f"{STANDIN_REPO}:{NEW}-failsetup").tag(TARGET)
+        local.close()

@@ -14,6 +14,7 @@ the database rollforward pending unless WITHOUT ROLLING FORWARD (not allowed for
 SQL2537N); restoring over the database of the same name warns with SQL2539W.
 """
 import datetime
+import errno
 import gzip
 import io
 import json
@@ -98,8 +99,15 @@ def backup(clp, db, options):
     body = _pack(database, header)
     path = image_path(target, database.alias, clp.instance.name, timestamp)
     tmp = path.with_name(path.name + ".part")
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
-        handle.write(MAGIC + json.dumps(header).encode() + b"\n" + body)
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(MAGIC + json.dumps(header).encode() + b"\n" + body)
+    except OSError as error:
+        # Db2 stops with SQL2419N on a full target and leaves no partial image behind.
+        tmp.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise dialect.SqlError("SQL2419N", disk=target) from None
+        raise
     tmp.replace(path)
     changes = {"LAST_BACKUP": timestamp}
     if not online:
@@ -315,6 +323,7 @@ messages.CATALOG.update({
     "SQL1035N": ("The operation failed because the specified database cannot be connected to in "
                  "the mode requested.  SQLSTATE=57019"),
     "SQL2036N": 'The path for the file, named pipe, or device "{path}" is not valid.',
+    "SQL2419N": 'The target disk "{disk}" has become full.',
     "SQL2413N": ("Online backup is not allowed because the database is not recoverable or a "
                  "backup pending condition is in effect."),
     "SQL2522N": ("More than one backup file matches the time stamp value provided for the backed "
