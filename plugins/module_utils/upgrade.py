@@ -43,6 +43,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     wait_until_ready,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+    DEFAULT_DOCKER_HOST,
     APIError,
     DockerOperationError,
     NotFound,
@@ -209,14 +210,17 @@ class ContainerUpgrade:
             raise UpgradeError("image %s is not on this Docker host (pull=never); nothing was changed" % ref,
                                step="check_target")
         repo, _sep, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
-        if self.check_mode:
-            return None
         try:
+            if self.check_mode:  # the registry's manifest, without pulling: a typo in the tag shows here
+                self.api.inspect_distribution(ref)
+                return None
             self.api.pull(repo, tag=tag)
             return self.api.inspect_image(ref)
         except (APIError, NotFound) as exc:
-            raise UpgradeError("image %s is not on this Docker host and could not be pulled: %s; nothing was "
-                               "changed" % (ref, getattr(exc, "explanation", None) or exc), step="check_target")
+            raise UpgradeError("image %s is not on %s and cannot be pulled (%s); check the tag; nothing was changed"
+                               % (ref, self.p.get("docker_host") or DEFAULT_DOCKER_HOST,
+                                  " ".join(str(getattr(exc, "explanation", None) or exc).split())[:200]),
+                               step="check_target")
 
     # -- the run -----------------------------------------------------------------------------
 

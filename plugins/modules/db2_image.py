@@ -332,7 +332,17 @@ from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
     USER_NAME_RULE,
     ImageBuilder,
     copy_image,
+    inspect_image,
 )
+
+
+def what_is_left(api, name):
+    """After a failure: the tag keeps its image, or there never was one (say so, claim nothing)."""
+    try:
+        existing = inspect_image(api, name)
+    except DockerOperationError:
+        existing = None
+    return ("%s keeps its previous image" % name) if existing else ("no image %s was built" % name)
 
 
 def main():
@@ -384,7 +394,7 @@ def main():
         else:
             result = ImageBuilder(docker.api, module.params, module.check_mode).run()
     except DockerOperationError as exc:
-        docker.fail("%s. Nothing was changed: %s keeps its previous image." % (exc, module.params["name"]))
+        docker.fail("%s. Nothing was changed: %s." % (exc, what_is_left(docker.api, module.params["name"])))
     finally:
         if source is not None:
             source.close()

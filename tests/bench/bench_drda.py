@@ -73,13 +73,13 @@ def main():
     with shared_standin(docker.from_env(), image, "db2ops-bench-drda", ports={"50000/tcp": ("127.0.0.1", None)},
                         ARCHIVE_LOGS="false") as container:
         port = int(container.ports["50000/tcp"][0]["HostPort"])
-        _, made = clp(container, "CREATE TABLE BIG (N INTEGER, T VARCHAR(40), D DECIMAL(9,2));\n"
-                                 "INSERT INTO BIG WITH RECURSIVE R(N) AS (SELECT 1 UNION ALL SELECT N + 1 FROM R "
-                                 "WHERE N < %d) SELECT N, 'row number ' || N, N / 100.0 FROM R;\n" % count)
+        _rc, made = clp(container, "CREATE TABLE BIG (N INTEGER, T VARCHAR(40), D DECIMAL(9,2));\n"
+                                   "INSERT INTO BIG WITH RECURSIVE R(N) AS (SELECT 1 UNION ALL SELECT N + 1 FROM R "
+                                   "WHERE N < %d) SELECT N, 'row number ' || N, N / 100.0 FROM R;\n" % count)
         if made.returncode != 0:
             raise SystemExit(made.stdout)
         drda, cli, connects = [], [], []
-        for _ in range(runs):  # interleaved, so that both see the same machine load
+        for _run in range(runs):  # interleaved, so that both see the same machine load
             total, connect = over_ibm_db(port, count)
             drda.append(total)
             connects.append(connect)

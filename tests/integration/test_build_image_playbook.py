@@ -62,3 +62,41 @@ def test_build_once_then_load_and_rerun_is_unchanged(tmp_path, standin_images, d
                 except docker.errors.NotFound:
                     pass
         second.close()
+
+
+def test_relative_src_is_read_next_to_the_inventory(tmp_path, standin_images, docker_client):
+    """The docs' `src: files/runstats.sh`: a controller file next to the inventory; a missing one names where
+    it was looked for and nothing is built."""
+    repo = "db2ops-t/src-%s" % uuid.uuid4().hex[:8]
+    base = repo + "-base:11.1.4.4"
+    docker_client.images.get(standin_images["11.1.4.4"]).tag(base)
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv" / "files").mkdir()
+    (tmp_path / "inv" / "files" / "runstats.sh").write_text("#!/bin/bash\necho runstats\n")
+    inventory = tmp_path / "inv" / "hosts.json"
+    inventory.write_text(json.dumps({"docker_hosts": {"hosts": {"h1": {"ansible_connection": "local"}}}}))
+    extra = {"db2_image_name": repo, "db2_image_bases": [{"base": base, "tag": "11.1.4.4"}],
+             "db2_image_files": [{"src": "files/runstats.sh", "dest": "/var/db2_setup/lib/runstats.sh"}]}
+    try:
+        proc = run_playbook(REPO / "playbooks" / "build_image.yml", str(inventory), extra_vars=extra)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        out = docker_client.containers.run(repo + ":11.1.4.4", entrypoint=["cat", "/var/db2_setup/lib/runstats.sh"],
+                                           remove=True)
+        assert out.decode() == "#!/bin/bash\necho runstats\n"
+
+        missing = dict(extra, db2_image_name=repo + "-x",
+                       db2_image_files=[{"src": "files/nope.sh", "dest": "/var/custom/nope.sh"}])
+        proc = run_playbook(REPO / "playbooks" / "build_image.yml", str(inventory), extra_vars=missing)
+        assert proc.returncode != 0
+        flat = " ".join(proc.stdout.split())
+        assert "files/nope.sh is not a file on the controller; a relative src is looked up in %s" % (
+            tmp_path / "inv") in flat, flat[-2000:]
+        assert "No image was built" in flat and "previous image" not in flat
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_client.images.get(repo + "-x:11.1.4.4")
+    finally:
+        for tag in (repo + ":11.1.4.4", base):
+            try:
+                docker_client.images.remove(tag, force=True)
+            except docker.errors.ImageNotFound:
+                pass

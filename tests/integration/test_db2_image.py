@@ -159,6 +159,16 @@ def test_bad_input_fails_clearly_and_keeps_the_tag(tmp_path, built, docker_clien
     assert "nothing was changed" in result["msg"].lower()
     assert "\n" not in result["msg"]
     assert docker_client.images.get(name).id == before_id
+    if "Nothing was changed:" in result["msg"]:  # the build path (not the input gate) says what is left
+        assert "keeps its previous image" in result["msg"]
+
+
+def test_a_failure_claims_no_previous_image_that_never_was(tmp_path, built):
+    name = built[0].rsplit(":", 1)[0] + "-never:1"
+    _proc, result = run_module(tmp_path, "db2_image", dict(image_args(name), files=[
+        dict(src="/nonexistent/x.sh", dest="/var/custom/x.sh")], users=[]))
+    assert result.get("failed") is True and "no image %s was built" % name in result["msg"], result["msg"]
+    assert "keeps its previous image" not in result["msg"]
 
 
 def descendants(docker_client, image_id):

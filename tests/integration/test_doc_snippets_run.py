@@ -87,3 +87,29 @@ def test_readme_play_passes_syntax_check(tmp_path):
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check", "-i", "localhost,",
                            str(play)], capture_output=True, text=True, env=ansible_env(), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_readme_first_step_runs_as_written(tmp_path, docker_client, standin_images):
+    """The cookbook's first step from the README, with the stand-in for IBM's image (which needs no
+    --privileged, which this machine cannot give) and a container name of the test's own."""
+    import uuid
+    _data, text = readme("- name: Run Db2 as the cookbook does")
+    name = "db2ops-t-first-" + uuid.uuid4().hex[:8]
+    play = yaml.safe_load(text.replace("db2server", name).replace("/home/db2fs", str(tmp_path / "db2fs"))
+                          .replace("icr.io/db2_community/db2:11.5.9.0", standin_images["11.5.8.0"]))
+    task = play[0]["tasks"][0]["db2ops.docker.db2_container"]
+    task.update(privileged=False, ports=["50000"], env={"STANDIN_SETUP_SECONDS": "1"})
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), str(tmp_path / "play.yml"),
+                               "-e", "vault_db2inst1_password=Readme-Pw-1"], capture_output=True, text=True,
+                              env=ansible_env(), check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert docker_client.containers.get(name).status == "running"
+        again = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), str(tmp_path / "play.yml"),
+                                "-e", "vault_db2inst1_password=Readme-Pw-1"], capture_output=True, text=True,
+                               env=ansible_env(), check=False)
+        assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-3000:]
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"name": name}):
+            container.remove(force=True)

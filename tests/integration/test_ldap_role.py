@@ -142,9 +142,10 @@ def test_role_end_to_end_rerun_readonly_and_absent(fleet, docker_client):
         conn.modify_s(f"cn=alice,ou=Users,{BASE}", [(ldap.MOD_REPLACE, "sn", [b"x"])])
     conn.unbind_s()
 
-    # Rerun: nothing changes, no restart, no new container.
+    # Rerun: nothing changes, no restart, no new container; the proof login is shown without -v.
     proc = play(fleet)
     assert proc.returncode == 0 and recap(proc)["changed"] == 0, proc.stdout
+    assert "alice logged in to TESTDB as ALICE, groups DB2IADM1, READERS" in " ".join(proc.stdout.split()), proc.stdout
     assert starts(db2) == before + 1
     assert docker_client.containers.get(fleet["names"]["ldap"]).id == ldap_container.id
 

@@ -18,7 +18,8 @@ import ibm_db
 import pytest
 from conftest import BASE_DB2_ENV, shared_standin
 from playbook import run_module
-from test_standin_ldap import ldap_on, pair  # noqa: F401 - fixtures: slapd + a stand-in on one network
+# The fixtures slapd + a stand-in on one network, used as test arguments:
+from test_standin_ldap import ldap_on, pair  # noqa: F401 pylint: disable=unused-import
 
 PASSWORD = BASE_DB2_ENV["DB2INST1_PASSWORD"]
 
@@ -145,7 +146,7 @@ def test_ten_thousand_rows_come_in_several_blocks(db2, conn):
     assert trace.count("<- 2006\n") >= 3, trace  # CNTQRY: the driver asked for the following blocks
     assert len(found) == 10000
     assert found[0] == (1, "row 1") and found[-1] == (10000, "row 10000")
-    assert [n for n, _ in found] == list(range(1, 10001))
+    assert [row[0] for row in found] == list(range(1, 10001))
 
 
 def test_the_ats_procedures_are_called_over_ibm_db(conn):
@@ -237,11 +238,11 @@ def test_ibm_db_gets_the_encrypted_mechanism_it_asks_for_and_clear_text_still_wo
                  ddm.packACCSEC(name, 3, None)]
         for number, packet in enumerate(chain, start=1):
             ddm.write_request_dss(sock, packet, number, False, number == len(chain))
-        replies = [ddm.read_dss(sock) for _ in range(2)]
+        replies = [ddm.read_dss(sock) for _reply in range(2)]
         assert replies[1][3] == 0x14AC and replies[1][4][4:6] == b"\x00\x03"  # ACCSECRD SECMEC 3
         ddm.write_request_dss(sock, ddm.packSECCHK(3, None, None, name, "db2inst1", PASSWORD, "cp500"), 1, False, False)
         ddm.write_request_dss(sock, ddm.packACCRDB("SQL12010", name, "cp500"), 2, False, True)
-        assert [ddm.read_dss(sock)[3] for _ in range(2)] == [0x1219, 0x2201]  # SECCHKRM, ACCRDBRM
+        assert [ddm.read_dss(sock)[3] for _reply in range(2)] == [0x1219, 0x2201]  # SECCHKRM, ACCRDBRM
 
 
 def test_drda_clients_authenticate_through_the_ldap_plugin_when_it_is_in_effect(ldap_on):

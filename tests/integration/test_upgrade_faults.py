@@ -208,7 +208,7 @@ KILL_AT = {
     "rename": lambda name, old_id: on_container(old_id, "rename"),
     "stop": lambda name, old_id: on_container(old_id, "stop"),
     "create": lambda name, old_id: created(name),
-    "wait_ready": lambda name, old_id: exec_on(name, old_id),  # the readiness probe
+    "wait_ready": exec_on,  # the readiness probe
     "post_upgrade": lambda name, old_id: exec_on(name, old_id, "db2updv111"),
 }
 
@@ -321,7 +321,7 @@ def own_daemon(tmp_path_factory, standin_images):
 
 RESTART_AT = {
     "backup": lambda name, old_id: backup_session(old_id),
-    "wait_ready": lambda name, old_id: exec_on(name, old_id),  # the readiness probe
+    "wait_ready": exec_on,  # the readiness probe
 }
 
 

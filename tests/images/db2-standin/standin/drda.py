@@ -326,7 +326,7 @@ def read_sqldta(data, extdta=()):
     """Values of an SQLDTA: the FDODSC triplets say each value's FD:OCA type. LOB values come
     after it in EXTDTA objects, in order (IBM's driver sends a Python str as a CLOB)."""
     objects = parameters(data)
-    triplets, _ = _fdodsc(objects.get(FDODSC, [b""])[0])
+    triplets = _fdodsc(objects.get(FDODSC, [b""])[0])[0]
     values = objects.get(FDODTA, [b""])[0]
     # A leading row indicator (DRDA) is present or not, depending on the client (facts 1,
     # pydrda's ddm.packSQLDTA): try both, keep the reading that uses every byte.
@@ -584,8 +584,8 @@ class Connection:
                 raise ProtocolError("unexpected DSS type %d (code point 0x%04X)" % (kind, code_point))
             if not fmt & 0x40:
                 break
-        self.server.trace("<- " + " ".join("%04X%s" % (c[2], "+" + ",".join("%04X" % o for o in c[4]) if c[4] else "")
-                                          for c in commands_))
+        self.server.trace("<- " + " ".join(
+            "%04X%s" % (c[2], "+" + ",".join("%04X" % o for o in c[4]) if c[4] else "") for c in commands_))
         replies = []  # (corr, type, object)
         for fmt, corr, code_point, params, objects in commands_:
             if code_point == CLOSE_NO_REPLY or fmt & 0x0F == 5:
@@ -731,7 +731,7 @@ class Connection:
 
     def describe(self, text):
         """Result columns of a query: run it with NULL parameters, read names and types."""
-        statement, cursor, _ = self.run(text, [None] * markers(text))
+        statement, cursor, _count = self.run(text, [None] * markers(text))
         sample = cursor.fetchmany(100)
         cursor.close()
         return self.columns_of(statement, cursor.description, sample)
@@ -787,7 +787,7 @@ class Connection:
                     (3, ddm(SQLCARD, error_card(error, self.database.name)))]
         values = read_sqldta(objects[SQLDTA][0], objects.get(EXTDTA, ())) if SQLDTA in objects else ()
         try:
-            done, cursor, _ = self.run(statement.text, values)
+            done, cursor, _count = self.run(statement.text, values)
             rows = cursor.fetchall()
             if statement.columns is None:
                 statement.columns = self.columns_of(done, cursor.description, rows[:100])
@@ -979,7 +979,7 @@ def stop(instance):
         os.kill(pid, signal.SIGTERM)
     except (OSError, ValueError, IndexError):
         return
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             os.kill(pid, 0)
         except OSError:
