@@ -1,6 +1,8 @@
 """The bad-input table of the Docker-side modules (issue 11): every string option of db2_command,
 db2_container_info, db2_container_user, db2_image, db2_backup, db2_restore and db2_container_upgrade
-gets each hostile value. One stand-in container and ONE ansible-playbook run serve every case.
+gets each hostile value. One stand-in container serves every case; the modules run in this process
+(tests/integration/in_process.py: a fresh module run per case, no playbook per case), and ONE real
+ansible-playbook run carries the template (`{{ lookup('pipe', ...) }}`) values through Ansible.
 
 Expected per case: a one-line error naming the option, never echoing the value, and nothing changed
 (same container id, still running, same OS users, same rows and backups, no new image); or, where the
@@ -12,10 +14,12 @@ from __future__ import annotations
 import glob
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, run_db2, wait_for_log
+from in_process import run_module
 from playbook import run_playbook
 
 TOKEN = "db2ops-badinput-" + uuid.uuid4().hex[:8]
@@ -118,6 +122,7 @@ def _cases():
 
 
 CASES = _cases()
+TEMPLATE_CASES = [c for c in CASES if c["id"].endswith(":jinja")]
 
 
 def instructions(dockerfile):
@@ -141,9 +146,39 @@ def _markers(container):
     return glob.glob(MARK + "*") + inside.split()
 
 
+def _playbook(cases, tmp):
+    """The cases run by one ansible-playbook, their values passed as data (a looked-up file: unsafe)."""
+    modules = [m for m in OPTIONS if any(c["module"] == m for c in cases)]
+    (tmp / "cases.json").write_text(json.dumps({m: [c for c in cases if c["module"] == m] for m in modules}))
+    tasks, names = [], []
+    for module in modules:  # the upgrade last: a case that slipped through must not disturb the others
+        for check in ((False, True) if module == "db2_image" else (False,)):
+            tasks.append({
+                "name": "%s %s" % (module, "data cases, check mode" if check else "cases"),
+                "db2ops.docker.%s" % module: "{{ item.args }}",
+                "loop": "{{ cases['%s'] | selectattr('check', 'equalto', %s) | list }}" % (module, check),
+                "loop_control": {"label": "{{ item.id }}"},
+                "check_mode": check, "register": "r_%s_%d" % (module, check), "ignore_errors": True,
+            })
+            names.append("r_%s_%d" % (module, check))
+    tasks.append({"name": "save", "ansible.builtin.copy": {
+        "content": "{{ [%s] | map(attribute='results') | flatten | to_json }}" % ", ".join(names),
+        "dest": str(tmp / "results.json")}, "check_mode": False})
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
+             "vars": {"cases": "{{ lookup('ansible.builtin.file', '%s') | from_json }}" % (tmp / "cases.json")},
+             "tasks": tasks}]
+    (tmp / "play.yml").write_text(yaml.safe_dump(play))
+    proc = run_playbook(tmp / "play.yml", inventory="localhost,")
+    assert (tmp / "results.json").exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = {r["item"]["id"]: r for r in json.loads((tmp / "results.json").read_text())}
+    assert set(results) == {c["id"] for c in cases}, "the playbook skipped cases"
+    return SimpleNamespace(results=results, output=proc.stdout + proc.stderr)
+
+
 @pytest.fixture(scope="module")
 def table(standin_images, docker_client, tmp_path_factory):
-    """The shared container, every case run in one playbook, and the state before and after."""
+    """The shared container, every case run (in process; the template cases in one playbook), and the
+    state before and after."""
     storage = tmp_path_factory.mktemp("db2fs-badin")
     storage.chmod(0o755)
     docker_client.images.get(standin_images["11.1.4.4"]).tag(IMAGE_BASE)
@@ -160,31 +195,19 @@ def table(standin_images, docker_client, tmp_path_factory):
         assert code == 0, out
         assert container.exec_run(["useradd", "-M", "-N", "-u", "2300", PW_USER], user="root").exit_code == 0
         before = _state(container, docker_client)
-        tmp = tmp_path_factory.mktemp("badin-play")
-        (tmp / "cases.json").write_text(json.dumps({m: [c for c in CASES if c["module"] == m] for m in OPTIONS}))
-        tasks = []
-        for module in OPTIONS:  # the upgrade last: a case that slipped through must not disturb the others
-            for check in ((False, True) if module == "db2_image" else (False,)):
-                tasks.append({
-                    "name": "%s %s" % (module, "data cases, check mode" if check else "cases"),
-                    "db2ops.docker.%s" % module: "{{ item.args }}",
-                    "loop": "{{ cases['%s'] | selectattr('check', 'equalto', %s) | list }}" % (module, check),
-                    "loop_control": {"label": "{{ item.id }}"},
-                    "check_mode": check, "register": "r_%s_%s" % (module, int(check)), "ignore_errors": True,
-                })
-        names = ["r_%s_%d" % (m, c) for m in OPTIONS for c in ((0, 1) if m == "db2_image" else (0,))]
-        tasks.append({"name": "save", "ansible.builtin.copy": {
-            "content": "{{ [%s] | map(attribute='results') | flatten | to_json }}" % ", ".join(names),
-            "dest": str(tmp / "results.json")}, "check_mode": False})
-        play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-                 "vars": {"cases": "{{ lookup('ansible.builtin.file', '%s') | from_json }}" % (tmp / "cases.json")},
-                 "tasks": tasks}]
-        (tmp / "play.yml").write_text(yaml.safe_dump(play))
-        proc = run_playbook(tmp / "play.yml", inventory="localhost,")
-        assert (tmp / "results.json").exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-        results = {r["item"]["id"]: r for r in json.loads((tmp / "results.json").read_text())}
+        # Every case but the template ones runs in this process, one fresh module run each; the
+        # upgrade cases last: a case that slipped through must not disturb the others.
+        results, played = {}, None
+        for case in sorted(CASES, key=lambda c: c["module"] == "db2_container_upgrade"):  # stable sort
+            if case["module"] == "db2_container_upgrade" and played is None:
+                # A template's danger is Ansible's own templating: those cases go through ONE real
+                # playbook, before the upgrade cases run here.
+                played = _playbook(TEMPLATE_CASES, tmp_path_factory.mktemp("badin-play"))
+            if case not in TEMPLATE_CASES:
+                results[case["id"]] = run_module(case["module"], case["args"], check=case["check"])
+        results.update(played.results)
         yield dict(container=container, before=before, after=_state(container, docker_client), results=results,
-                   markers=_markers(container), output=proc.stdout + proc.stderr)
+                   markers=_markers(container), output=played.output)
     finally:
         container.remove(force=True, v=True)
         for tag in (IMAGE_BASE, IMAGE):  # by tag: the base tag shares its image with the stand-in
