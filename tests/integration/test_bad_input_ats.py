@@ -7,8 +7,10 @@ Per case, one of two outcomes:
 - data (a task name, its procedure input or remarks may hold `;`, quotes, `$(...)`, `{{ }}` or
   non-ASCII text): stored literally, read back equal, a rerun changes nothing, nothing is run.
 
-Values reach the modules as AWX survey answers do: marked unsafe, never templated. The cases run in
-two ansible-playbook runs on one container shared by the module.
+The modules run in this process (tests/integration/in_process.py: a fresh module run per case, no
+playbook per case); the template (`{{ lookup('pipe', ...) }}`) values, whose danger is Ansible's own
+templating, go through ONE real ansible-playbook run, reaching the modules as AWX survey answers do:
+marked unsafe, never templated. One container, shared by the module, serves every case.
 """
 import json
 import os
@@ -17,6 +19,7 @@ import uuid
 import pytest
 import yaml
 from conftest import shared_standin
+from in_process import run_module
 from playbook import run_playbook
 
 RUNSTATS = "VALUES('RUNSTATS ON TABLE SYSIBM.SYSDUMMY1')"
@@ -149,47 +152,66 @@ def ats_db(standin_images, docker_client, tmp_path_factory):
         tmp = tmp_path_factory.mktemp("atsbad")
         args = dict(container=container.name, database="TESTDB", tasks=[base_task("BASELINE")],
                     create_systoolspace=True)
-        setup = [module_task("setup", "db2_ats_tasks", args)]
-        proc, results = run(tmp, play(setup, tmp / "setup.json"), "setup")
-        assert results["setup"]["changed"] and not results["setup"].get("failed"), results["setup"]
+        setup = run_module("db2_ats_tasks", args)
+        assert setup["changed"] and not setup.get("failed"), setup
         yield container, tmp
+
+
+def through_playbook(kind):
+    """A template's danger is Ansible's own templating: those cases go through the real playbook."""
+    return kind == "template"
+
+
+def data_steps(container, single, batch, remarks):
+    """The data cases as (register, module, args), in order: each single case added, then rerun;
+    listed; the task list put back; the batch (with the remarks tasks) added, rerun, listed, put back."""
+    batch_args = dict(container=container, database="TESTDB",
+                      tasks=[base_task("BASELINE")] + [task for _r, task, _n in batch]
+                      + [dict(base_task("R-%s" % key), remarks=value) for key, value in remarks.items()])
+    cleanup = dict(container=container, database="TESTDB", exclusive=True, tasks=[base_task("BASELINE")])
+    info = dict(container=container, database="TESTDB")
+    steps = [("single_%s" % r, "db2_ats_task", a) for r, a, _n, _o in single]
+    steps += [("rerun_%s" % r, "db2_ats_task", a) for r, a, _n, _o in single]
+    return steps + [("info_single", "db2_ats_task_info", info), ("cleanup_single", "db2_ats_tasks", cleanup),
+                    ("batch", "db2_ats_tasks", batch_args), ("batch_rerun", "db2_ats_tasks", batch_args),
+                    ("info", "db2_ats_task_info", info), ("cleanup", "db2_ats_tasks", cleanup)]
 
 
 @pytest.fixture(scope="module")
 def outcomes(ats_db):
     """Every case run: errors first (the task list must stay as it was), then the data cases:
-    added, rerun, listed by db2_ats_task_info, and the task list put back."""
+    added, rerun, listed by db2_ats_task_info, and the task list put back. The modules run in this
+    process (a fresh module run per case); the template cases run last, in ONE real playbook (its
+    data cases first, then its error cases, read back after it)."""
     db2, tmp = ats_db
     before = read_list(db2)
-    errors, data_single, data_batch = [], [], []
+    errors = {False: [], True: []}
+    single = {False: [], True: []}
+    batch = {False: [], True: []}
     for module, option, kind in CASES:
         args, name = case_args(module, option, kind, db2.name)
         register = case_id(module, option, kind).replace("-", "_")
+        played = through_playbook(kind)
         if not is_data(option, kind):
-            errors.append(module_task(register, module, args))
+            errors[played].append((register, module, args))
         elif module == "db2_ats_task":
-            data_single.append((register, args, name, plain(option)))
+            single[played].append((register, args, name, plain(option)))
         else:
-            data_batch.append((register, args["tasks"][0], name))
-    proc, results = run(tmp, play(errors, tmp / "errors.json"), "errors")
+            batch[played].append((register, args["tasks"][0], name))
+    results = {r: run_module(m, a) for r, m, a in errors[False]}
     after_errors = read_list(db2)
+    data = {r: run_module(m, a) for r, m, a in data_steps(db2.name, single[False], batch[False], REMARKS)}
+    after_data = read_list(db2)
 
-    batch_args = dict(container=db2.name, database="TESTDB",
-                      tasks=[base_task("BASELINE")] + [task for _r, task, _n in data_batch]
-                      + [dict(base_task("R-%s" % key), remarks=value) for key, value in REMARKS.items()])
-    cleanup = dict(container=db2.name, database="TESTDB", exclusive=True, tasks=[base_task("BASELINE")])
-    tasks = [module_task("single_%s" % r, "db2_ats_task", a) for r, a, _n, _o in data_single]
-    tasks += [module_task("rerun_%s" % r, "db2_ats_task", a) for r, a, _n, _o in data_single]
-    tasks += [module_task("info_single", "db2_ats_task_info", dict(container=db2.name, database="TESTDB")),
-              module_task("cleanup_single", "db2_ats_tasks", cleanup),
-              module_task("batch", "db2_ats_tasks", batch_args),
-              module_task("batch_rerun", "db2_ats_tasks", batch_args),
-              module_task("info", "db2_ats_task_info", dict(container=db2.name, database="TESTDB")),
-              module_task("cleanup", "db2_ats_tasks", cleanup)]
-    proc2, data = run(tmp, play(tasks, tmp / "data.json"), "data")
+    tasks = [module_task(r, m, a) for r, m, a in data_steps(db2.name, single[True], batch[True], {})]
+    tasks += [module_task(r, m, a) for r, m, a in errors[True]]
+    proc, played = run(tmp, play(tasks, tmp / "played.json"), "played")
+    results.update({r: played[r] for r, _m, _a in errors[True]})
     marker = db2.exec_run(["test", "-e", MARK]).exit_code == 0 or os.path.exists(MARK)
-    return dict(results=results, before=before, after_errors=after_errors, after=read_list(db2), data=data,
-                single=data_single, batch=data_batch, output=proc.stdout + proc2.stdout, marker=marker)
+    flows = [dict(data=data, single=single[False], batch=batch[False], after=after_data),
+             dict(data=played, single=single[True], batch=batch[True], after=read_list(db2))]
+    return dict(results=results, before=before, data=data, flows=flows, output=proc.stdout + proc.stderr,
+                marker=marker, after_errors={False: after_errors, True: flows[1]["after"]})
 
 
 @pytest.mark.parametrize("module, option, kind", [c for c in CASES if not is_data(c[1], c[2])],
@@ -202,26 +224,28 @@ def test_bad_value_fails_with_one_line_and_changes_nothing(outcomes, module, opt
     assert plain(option) in msg.replace("task name", "name"), msg
     if len(VALUES[kind]) > 3:
         assert VALUES[kind] not in msg, msg
-    assert outcomes["after_errors"] == outcomes["before"]
+    assert outcomes["after_errors"][through_playbook(kind)] == outcomes["before"]
 
 
 def test_data_is_stored_literally_read_back_equal_and_rerun_unchanged(outcomes):
-    data = outcomes["data"]
-    listed = {task["name"]: task for task in data["info_single"]["tasks"]}
-    for register, args, name, option in outcomes["single"]:
-        added, again = data["single_" + register], data["rerun_" + register]
-        assert added["changed"] and not added.get("failed"), (register, added)
-        assert (again["changed"], again["commands"]) == (False, []), (register, again)
-        assert listed[name][option] == (args[option] or DEFAULTS.get(option)), (register, listed[name])
-    listed = {task["name"]: task for task in data["info"]["tasks"]}
-    assert data["batch"]["changed"] and not data["batch"].get("failed"), data["batch"]
-    assert (data["batch_rerun"]["changed"], data["batch_rerun"]["commands"]) == (False, []), data["batch_rerun"]
-    for register, task, name in outcomes["batch"]:
-        for key, value in task.items():
-            assert listed[name][key] == (value or DEFAULTS.get(key)), (register, key, listed[name])
-    assert not data["cleanup"].get("failed") and outcomes["after"] == outcomes["before"]
+    for flow in outcomes["flows"]:  # in process, then the template values through the playbook
+        data = flow["data"]
+        listed = {task["name"]: task for task in data["info_single"]["tasks"]}
+        for register, args, name, option in flow["single"]:
+            added, again = data["single_" + register], data["rerun_" + register]
+            assert added["changed"] and not added.get("failed"), (register, added)
+            assert (again["changed"], again["commands"]) == (False, []), (register, again)
+            assert listed[name][option] == (args[option] or DEFAULTS.get(option)), (register, listed[name])
+        listed = {task["name"]: task for task in data["info"]["tasks"]}
+        assert data["batch"]["changed"] and not data["batch"].get("failed"), data["batch"]
+        assert (data["batch_rerun"]["changed"], data["batch_rerun"]["commands"]) == (False, []), data["batch_rerun"]
+        for register, task, name in flow["batch"]:
+            for key, value in task.items():
+                assert listed[name][key] == (value or DEFAULTS.get(key)), (register, key, listed[name])
+        assert not data["cleanup"].get("failed") and flow["after"] == outcomes["before"]
+        assert all(run["name"] == "BASELINE" for run in data["info"]["runs"])  # nothing of ours ran
+    assert all(flow["single"] and flow["batch"] for flow in outcomes["flows"])  # both flows had cases
     assert not outcomes["marker"] and "db2ops-ats-pwned" not in outcomes["output"]
-    assert all(run["name"] == "BASELINE" for run in data["info"]["runs"])  # nothing of ours ran
 
 
 def test_remarks_with_blanks_or_a_dash_read_back_equal(outcomes):
