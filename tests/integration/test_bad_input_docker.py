@@ -158,9 +158,9 @@ def _playbook(cases, tmp):
                 "db2ops.docker.%s" % module: "{{ item.args }}",
                 "loop": "{{ cases['%s'] | selectattr('check', 'equalto', %s) | list }}" % (module, check),
                 "loop_control": {"label": "{{ item.id }}"},
-                "check_mode": check, "register": "r_%s_%d" % (module, check), "ignore_errors": True,
+                "check_mode": check, "register": "r_%s_%d" % (module, int(check)), "ignore_errors": True,
             })
-            names.append("r_%s_%d" % (module, check))
+            names.append("r_%s_%d" % (module, int(check)))
     tasks.append({"name": "save", "ansible.builtin.copy": {
         "content": "{{ [%s] | map(attribute='results') | flatten | to_json }}" % ", ".join(names),
         "dest": str(tmp / "results.json")}, "check_mode": False})
