@@ -207,10 +207,7 @@ def main():
         supports_check_mode=True,
     )
     fail_on_bad_params(module)
-    for option in ("ready_timeout", "stop_timeout"):
-        if module.params[option] <= 0:
-            module.fail_json(msg="Option %s must be a positive number of seconds; nothing was changed." % option)
-    docker = DockerModuleClient(module)
+    docker = DockerModuleClient(module)  # also refuses timeouts <= 0 (docker.check_timeouts)
     run = Db2ContainerRun(docker.api, module.params, module.check_mode)
     try:
         result = run.run()

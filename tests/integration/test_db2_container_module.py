@@ -97,7 +97,7 @@ def test_stopped_started_absent_keep_the_storage(tmp_path, docker_client, standi
     ({"accept_license": False}, "Option accept_license must be true to create a Db2 container"),
     ({"storage": "$(id)"}, "Option storage must be an absolute host path or a volume name"),
     ({"database": "TESTDB\n"}, "Option database contains a newline"),
-    ({"ready_timeout": 0}, "Option ready_timeout must be a positive number of seconds"),
+    ({"ready_timeout": 0}, "Option ready_timeout must be a number of seconds above 0"),
 ])
 def test_bad_input_changes_nothing(tmp_path, docker_client, standin_images, names, extra, message):
     name, storage = names
