@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The ATS preconditions (module_utils/ats_module.py PRECONDITION_OPTIONS).
+    # The ATS preconditions (module_utils/_ats/module.py PRECONDITION_OPTIONS).
     DOCUMENTATION = r"""
 options:
   enable_ats:

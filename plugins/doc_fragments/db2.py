@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # How a module reaches one Db2 database (module_utils/db2_sql.py DB2_CONNECTION_ARGS).
+    # How a module reaches one Db2 database (module_utils/_db2/sql.py DB2_CONNECTION_ARGS).
     DOCUMENTATION = r"""
 options:
   transport:

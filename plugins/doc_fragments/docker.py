@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The Docker connection shared by every module (module_utils/docker.py DOCKER_COMMON_ARGS).
+    # The Docker connection shared by every module (module_utils/_docker/client.py DOCKER_COMMON_ARGS).
     DOCUMENTATION = r"""
 options:
   docker_host:

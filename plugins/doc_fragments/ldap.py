@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The LDAP connection shared by every LDAP module (module_utils/ldap.py LDAP_COMMON_ARGS).
+    # The LDAP connection shared by every LDAP module (module_utils/_ldap/ LDAP_COMMON_ARGS).
     DOCUMENTATION = r"""
 options:
   server_uri:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The item lists of the bulk LDAP modules (module_utils/ldap.py USER_OPTIONS and GROUP_OPTIONS).
+    # The item lists of the bulk LDAP modules (module_utils/_ldap/ USER_OPTIONS and GROUP_OPTIONS).
     # Each module adds its own description of the list: what an unset item option means there.
     DOCUMENTATION = r"""
 options: {}

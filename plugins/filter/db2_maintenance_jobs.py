@@ -52,7 +52,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.db2ops.docker.plugins.module_utils.maintenance import JobError, check_jobs
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.maintenance import JobError, check_jobs
 
 
 def db2_maintenance_jobs(jobs, instance_owner="db2inst1"):

@@ -71,7 +71,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     DEFAULT_BACKUP_PATH,
     BackupInputError,
     offline_backup_script,

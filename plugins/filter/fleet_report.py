@@ -8,8 +8,8 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.db2ops.docker.plugins.module_utils.fleet_report import ReportError
-from ansible_collections.db2ops.docker.plugins.module_utils.fleet_report import fleet_report as _fleet_report
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.report import ReportError
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.report import fleet_report as _fleet_report
 
 
 def fleet_report(items, target_level=None, now=None):

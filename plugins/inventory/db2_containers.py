@@ -210,8 +210,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import DOCKER_IMPORT_ERROR, HAS_DOCKER
-from ansible_collections.db2ops.docker.plugins.module_utils.fleet import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DOCKER_IMPORT_ERROR, HAS_DOCKER
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.fleet import (
     CACHE_FORMAT,
     FleetError,
     daemon_entries,

@@ -131,7 +131,7 @@ task:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.ats_module import (
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.module import (
     PRECONDITION_OPTIONS,
     TASK_OPTIONS,
     AtsRunner,

@@ -84,7 +84,7 @@ crontab:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.ats_module import AtsRunner, module_kwargs
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.module import AtsRunner, module_kwargs
 
 
 def main():

@@ -117,7 +117,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     DATABASE_NAME,
     SAFE_PATH,
     BackupInputError,
@@ -127,13 +127,13 @@ from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
     recent_images,
     run_backup,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Clp, Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     db2_facts,
     instance_owner,
     open_running_db2,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,

@@ -124,10 +124,10 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import DATABASE_NAME
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import RC_ERROR, Db2Clp, Db2Error, mask_statement
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import instance_owner, open_running_db2
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import DATABASE_NAME
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import RC_ERROR, Db2Clp, Db2Error, mask_statement
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     MASK,

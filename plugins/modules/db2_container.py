@@ -169,8 +169,8 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.container_run import Db2ContainerRun
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.run import Db2ContainerRun
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_REQUIRED_TOGETHER,
     APIError,
     DockerModuleClient,

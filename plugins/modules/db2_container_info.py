@@ -291,12 +291,12 @@ containers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import SAFE_PATH, BackupInputError, check_path
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import SAFE_PATH, BackupInputError, check_path
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     describe_containers,
     find_db2_containers,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_GLOB,
     DOCKER_REQUIRED_TOGETHER,
     IMAGE_GLOB,

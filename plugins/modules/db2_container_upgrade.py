@@ -247,8 +247,8 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import SAFE_PATH
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import SAFE_PATH
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     IMAGE_NAME,
@@ -258,7 +258,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     check_module_input,
     docker_argument_spec,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.upgrade import ContainerUpgrade, UpgradeError
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import ContainerUpgrade, UpgradeError
 
 
 PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")

@@ -146,8 +146,8 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.container_user import ContainerUserManager, PartialChange
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.users import ContainerUserManager, PartialChange
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
@@ -156,7 +156,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     docker_argument_spec,
     failure_note,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import SHELL_RULE, USER_NAME_RULE
+from ansible_collections.db2ops.docker.plugins.module_utils._image.build import SHELL_RULE, USER_NAME_RULE
 
 
 def main():

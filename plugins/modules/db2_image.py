@@ -312,7 +312,7 @@ removed_stage_images:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_HOST,
     DOCKER_REQUIRED_TOGETHER,
     IMAGE_NAME,
@@ -324,7 +324,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     insecure_warnings,
     resolve_connection,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
+from ansible_collections.db2ops.docker.plugins.module_utils._image.build import (
     DEST_RULE,
     OWNER_RULE,
     SALT_RULE,

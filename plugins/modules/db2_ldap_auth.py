@@ -253,9 +253,9 @@ verified:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import instance_owner, open_running_db2
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
@@ -263,8 +263,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap_auth import (
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import HAS_LDAP, LDAP_IMPORT_ERROR
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.db2_auth import (
     AUTH_TYPES,
     INI_OPTIONS,
     LdapAuthError,

@@ -142,16 +142,18 @@ writes_applied:
 """
 
 
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
-    GROUP_OPTIONS,
-    PASSWORD_HASHES,
-    USER_OPTIONS,
-    LdapError,
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.connection import (
     LdapModuleClient,
     bulk_module,
     ldap_argument_spec,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.directory import (
+    GROUP_OPTIONS,
+    USER_OPTIONS,
     sync_directory,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import PASSWORD_HASHES
 
 
 def main():

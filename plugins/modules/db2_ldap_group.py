@@ -172,20 +172,21 @@ writes_applied:
 """
 
 
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
-    GROUP_DEFAULTS,
-    GROUP_OPTIONS,
-    LdapError,
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.connection import (
     LdapModuleClient,
     bulk_module,
+    ldap_argument_spec,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.directory import (
+    GROUP_DEFAULTS,
+    GROUP_OPTIONS,
     find_members,
     group_items,
     group_wanted,
-    join_dn,
-    ldap_argument_spec,
-    sync_entries,
     top_level_options,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, join_dn
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.sync import sync_entries
 
 
 def main():

@@ -216,7 +216,7 @@ ca_cert:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_REQUIRED_TOGETHER,
     APIError,
     DockerModuleClient,
@@ -225,8 +225,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import HAS_LDAP, LDAP_IMPORT_ERROR, LdapError
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap_server import (
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import HAS_LDAP, LDAP_IMPORT_ERROR
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.server import (
     SERVER_OPTIONS,
     LdapServerError,
     check_inputs,

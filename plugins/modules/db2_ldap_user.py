@@ -211,19 +211,20 @@ writes_applied:
 """
 
 
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import (
-    PASSWORD_HASHES,
-    USER_DEFAULTS,
-    USER_OPTIONS,
-    LdapError,
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.connection import (
     LdapModuleClient,
     bulk_module,
-    join_dn,
     ldap_argument_spec,
-    sync_entries,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.directory import (
+    USER_DEFAULTS,
+    USER_OPTIONS,
     top_level_options,
     user_wanted,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, join_dn
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import PASSWORD_HASHES
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.sync import sync_entries
 
 
 def main():

@@ -33,7 +33,7 @@ _LINK = importlib.util.spec_from_file_location("collection_link", REPO / "tests"
 _LINK.loader.exec_module(importlib.util.module_from_spec(_LINK))  # makes the collection importable
 
 import docker  # noqa: E402
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import hash_password  # noqa: E402
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import hash_password  # noqa: E402
 from conftest import _build_images  # noqa: E402
 from ldap_server import ADMIN, ADMIN_PW, BASE, start_slapd  # noqa: E402
 from playbook import ansible_env  # noqa: E402

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
 
-from ansible_collections.db2ops.docker.plugins.module_utils import db2_clp, db2_container
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import ContainerExited, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import clp as db2_clp
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import target as db2_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ContainerExited, DockerOperationError
 
 
 def start(containers, image, name, storage, **env):

@@ -6,7 +6,7 @@ import os
 
 import docker
 import pytest
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import wait_until_ready
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import wait_until_ready
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, run_db2, wait_for_log
 from playbook import run_module
 

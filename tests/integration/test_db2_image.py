@@ -9,7 +9,7 @@ import pytest
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, run_db2, wait_for_log
 from playbook import run_module
 
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import user_password_hash
+from ansible_collections.db2ops.docker.plugins.module_utils._image.build import user_password_hash
 
 SETUP_DONE = "(*) Setup has completed."
 APP_PASSWORD = "App-S3cret-pw"

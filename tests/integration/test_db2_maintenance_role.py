@@ -11,7 +11,7 @@ import pytest
 from conftest import run_db2, shared_standin
 from maintenance import cron_command, cron_user_name, exit_statuses, run_as, schedule, work_dir
 
-from ansible_collections.db2ops.docker.plugins.module_utils import backup
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import backup
 
 
 @pytest.fixture(scope="module")

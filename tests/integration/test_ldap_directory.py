@@ -83,7 +83,7 @@ def test_slapd_stopped_mid_batch_fails_saying_how_far_and_a_rerun_converges(
     and a rerun once slapd is back creates exactly the rest."""
     import ldap.ldapobject
     from ansible.module_utils.testing import patch_module_args
-    from ansible_collections.db2ops.docker.plugins.module_utils.ldap import verify_password
+    from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import verify_password
     from ansible_collections.db2ops.docker.plugins.modules import db2_ldap_directory
     from ldap_server import READY, Slapd, start_slapd
 

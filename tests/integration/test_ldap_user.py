@@ -6,7 +6,7 @@ from __future__ import annotations
 import ldap
 import ldap.modlist
 import pytest
-from ansible_collections.db2ops.docker.plugins.module_utils import ldap as L
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import connection as ldap_connection
 
 from ldap_server import BASE, READONLY, READONLY_PW
 # The fixtures, used as test arguments:
@@ -234,7 +234,7 @@ def test_large_batch_reads_the_directory_either_way_with_the_same_answers(slapd,
     assert slapd.tree(users_ou) == before
 
     # Which read the module makes (the subtree now holds `others` + 1 + the OU entry).
-    assert L.subtree_within(conn, users_ou, L.PLAIN_READ_FACTOR * 3 * len(batch)) is (others == 0)
+    assert ldap_connection.subtree_within(conn, users_ou, ldap_connection.PLAIN_READ_FACTOR * 3 * len(batch)) is (others == 0)
     _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, users=batch))
     assert r["changed"] and len(r["created"]) == 110 and r["updated"] == [], r
     _proc, r = run_module(tmp_path, "db2_ldap_user", users_args(slapd, users_ou, users=batch))

@@ -18,7 +18,7 @@ import uuid
 
 import docker
 import pytest
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import wait_until_ready
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import wait_until_ready
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, run_db2, wait_for_log
 from daemons import DockerDaemon
 from playbook import BIN, REPO, ansible_env, run_module

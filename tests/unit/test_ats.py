@@ -3,7 +3,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ats
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
 
 
 @pytest.mark.parametrize("schedule, canonical", [

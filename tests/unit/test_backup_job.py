@@ -8,8 +8,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.db2ops.docker.plugins.filter.db2_offline_backup_script import db2_offline_backup_script
-from ansible_collections.db2ops.docker.plugins.module_utils import backup
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, Db2Message
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import backup
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error, Db2Message
 
 
 def make_images(directory, names):

@@ -6,8 +6,9 @@ connection string carries SSL, and a failed step rolls the whole unit of work ba
 """
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ats, db2_sql
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import sql as db2_sql
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
 
 
 class FakeIbmDb:

@@ -43,7 +43,7 @@ def test_documented_variables_pass_the_role_argument_spec(document, role, data):
 
 
 def test_documented_job_lists_pass_the_maintenance_job_check():
-    from ansible_collections.db2ops.docker.plugins.module_utils.maintenance import check_jobs
+    from ansible_collections.db2ops.docker.plugins.module_utils._ats.maintenance import check_jobs
 
     lists = [data["db2_jobs"] for _document, data, _text in snippets() if isinstance(data, dict) and "db2_jobs" in data]
     assert lists, "docs/maintenance.md shows a job list"

@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import db2_container, docker
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import target as db2_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker import client as docker
 
 
 def resolve(environ=None, **params):

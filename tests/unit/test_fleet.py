@@ -1,7 +1,7 @@
 """The fleet logic behind the db2_containers inventory plugin: daemon entries, names, groups, vars."""
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import fleet
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import fleet
 
 RECORD = dict(name="db2server", id="d0dfc00745a1" + "0" * 52, image="store/ibmcorp/db2_developer_c:11.1.3.3a-x86_64",
               image_id="sha256:18585aea3e7b", state="running", running=True, instance="db2inst1",

@@ -3,7 +3,7 @@ import calendar
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import fleet_report as fr
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import report as fr
 
 NOW = calendar.timegm((2024, 5, 3, 12, 0, 0))
 
@@ -112,7 +112,7 @@ DBM_LDAP = """
 
 
 def test_auth_facts_from_dbm_cfg():
-    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import auth_facts
+    from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import auth_facts
 
     assert auth_facts(DBM_LDAP) == dict(srvcon_pw_plugin="IBMLDAPauthserver", clnt_pw_plugin=None,
                                         group_plugin="IBMLDAPgroups", ldap=True, authentication="SERVER", error=None)
@@ -123,7 +123,7 @@ def test_auth_facts_from_dbm_cfg():
 
 
 def test_facts_script_asks_for_backups_and_dbm_cfg_only_when_wanted():
-    from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import facts_script
+    from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import facts_script
 
     script, statements = facts_script()
     assert "ls -ln" not in script and "DBM CFG" not in statements

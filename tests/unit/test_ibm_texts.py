@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import parse_db2level
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import parse_db2level
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "images" / "db2-standin"

@@ -1,7 +1,7 @@
 """Rendering, hashing and input checks of db2_image (no daemon)."""
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import (
+from ansible_collections.db2ops.docker.plugins.module_utils._image.build import (
     ImageInputError,
     content_hash,
     load_files,

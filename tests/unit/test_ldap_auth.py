@@ -1,4 +1,4 @@
-"""module_utils/ldap_auth.py: the ini, the dbm cfg plan, the pending-restart rule, and the way
+"""module_utils/_ldap/db2_auth.py: the ini, the dbm cfg plan, the pending-restart rule, and the way
 back when db2start refuses a configuration (with a fake instance; the real one is in
 tests/integration/test_ldap_auth.py, but the stand-in cannot be made to refuse an ini the
 module accepts)."""
@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ldap_auth
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import ExecResult
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import db2_auth as ldap_auth
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ExecResult
 
 BASE = "dc=example,dc=org"
 
@@ -201,7 +201,7 @@ class RecordingClp:
         self.scripts = []
 
     def run_script(self, statements, secrets=()):
-        from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error, mask_statement
+        from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error, mask_statement
         self.scripts.append(statements)
         shown = mask_statement(statements[0], secrets)
         raise Db2Error("%s failed: SQL30082N reason 24 near %s" % (shown, statements[0].split("USING", 1)[1]))

@@ -1,8 +1,8 @@
-"""module_utils/ldap_server.py: values that become Docker names, host names, image environment or
+"""module_utils/_ldap/server.py: values that become Docker names, host names, image environment or
 file names follow full-match rules (checked before Docker is asked anything)."""
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ldap_server
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import server as ldap_server
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 
 

@@ -1,4 +1,4 @@
-"""Pure logic of module_utils/ldap.py: escaping, DN normalisation, password hashes, and the
+"""Pure logic of module_utils/_ldap/: escaping, DN normalisation, password hashes, and the
 batch planner against a small real schema (python-ldap parses it, as it parses the server's)."""
 import base64
 import hashlib
@@ -6,12 +6,19 @@ import hashlib
 import ldap
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ldap as L
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import (
+    connection as ldap_connection,
+    directory as ldap_directory,
+    dn as ldap_dn,
+    passwords as ldap_passwords,
+    schema as ldap_schema,
+    sync as ldap_sync,
+)
 
 PARENT = "ou=Users,dc=example,dc=org"
 
 # Definitions as slapd publishes them (core, cosine, nis, inetorgperson), trimmed to what we use.
-SCHEMA = L.Schema({
+SCHEMA = ldap_schema.Schema({
     "attributeTypes": [s.encode() for s in (
         "( 2.5.4.0 NAME 'objectClass' EQUALITY objectIdentifierMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
         "( 2.5.4.41 NAME 'name' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch "
@@ -48,16 +55,16 @@ SCHEMA = L.Schema({
 
 
 def user_params(**kw):
-    params = dict((name, None) for name in L.USER_OPTIONS)
-    params.update(L.USER_DEFAULTS, users=None, rdn_attribute="cn", password_hash="ssha")
+    params = dict((name, None) for name in ldap_directory.USER_OPTIONS)
+    params.update(ldap_directory.USER_DEFAULTS, users=None, rdn_attribute="cn", password_hash="ssha")
     params.update(kw)
     return params
 
 
 def plan_users(existing, **kw):
-    wanted = L.user_wanted(user_params(**kw), PARENT)
-    assert L.validate_wanted(wanted, SCHEMA) == []
-    return L.plan_changes(wanted, L.index_existing(existing, SCHEMA), SCHEMA)
+    wanted = ldap_directory.user_wanted(user_params(**kw), PARENT)
+    assert ldap_sync.validate_wanted(wanted, SCHEMA) == []
+    return ldap_sync.plan_changes(wanted, ldap_sync.index_existing(existing, SCHEMA), SCHEMA)
 
 
 def stored(dn, password=None, **attrs):
@@ -83,42 +90,42 @@ DB2INST1_ARGS = dict(uid="db2inst1", uid_number=1000, gid_number=1000, home_dire
     ('q"<>;', 'q\\"\\<\\>\\;'),
 ])
 def test_build_dn_escapes_the_value_and_it_parses_back(value, escaped):
-    dn = L.build_dn("cn", value, PARENT)
+    dn = ldap_dn.build_dn("cn", value, PARENT)
     assert dn == "cn=%s,%s" % (escaped, PARENT)
     assert ldap.dn.str2dn(dn)[0][0][1] == value
     assert ldap.dn.str2dn(dn)[1:] == ldap.dn.str2dn(PARENT)  # no extra RDN smuggled in
 
 
 def test_filters_escape_every_special_character():
-    assert L.eq_filter("uid", "*)(uid=*") == "(uid=\\2a\\29\\28uid=\\2a)"
-    assert L.eq_filter("uid", "a\\b") == "(uid=a\\5cb)"
-    assert L.or_filter(["(uid=a)", "(uid=b)", "(uid=a)"]) == "(|(uid=a)(uid=b))"
-    assert L.or_filter(["(uid=a)"]) == "(uid=a)"
-    with pytest.raises(L.LdapError, match="not an LDAP attribute name"):
-        L.eq_filter("uid)(x", "a")
+    assert ldap_dn.eq_filter("uid", "*)(uid=*") == "(uid=\\2a\\29\\28uid=\\2a)"
+    assert ldap_dn.eq_filter("uid", "a\\b") == "(uid=a\\5cb)"
+    assert ldap_dn.or_filter(["(uid=a)", "(uid=b)", "(uid=a)"]) == "(|(uid=a)(uid=b))"
+    assert ldap_dn.or_filter(["(uid=a)"]) == "(uid=a)"
+    with pytest.raises(ldap_dn.LdapError, match="not an LDAP attribute name"):
+        ldap_dn.eq_filter("uid)(x", "a")
 
 
 def test_nul_and_edge_spaces_are_refused():
-    with pytest.raises(L.LdapError, match="NUL"):
-        L.build_dn("cn", "a\x00b", PARENT)
-    with pytest.raises(L.LdapError, match="NUL"):
-        L.user_wanted(user_params(uid="ok", uid_number=1, gid_number=1, password="a\x00"), PARENT)
-    with pytest.raises(L.LdapError, match="leading or trailing spaces"):
-        L.user_wanted(user_params(uid=" lead", uid_number=1, gid_number=1), PARENT)
-    with pytest.raises(L.LdapError, match="not a valid DN"):
-        L.join_dn("ou=Users", "dc=example,,dc=org")
+    with pytest.raises(ldap_dn.LdapError, match="NUL"):
+        ldap_dn.build_dn("cn", "a\x00b", PARENT)
+    with pytest.raises(ldap_dn.LdapError, match="NUL"):
+        ldap_directory.user_wanted(user_params(uid="ok", uid_number=1, gid_number=1, password="a\x00"), PARENT)
+    with pytest.raises(ldap_dn.LdapError, match="leading or trailing spaces"):
+        ldap_directory.user_wanted(user_params(uid=" lead", uid_number=1, gid_number=1), PARENT)
+    with pytest.raises(ldap_dn.LdapError, match="not a valid DN"):
+        ldap_dn.join_dn("ou=Users", "dc=example,,dc=org")
 
 
 # --- DN normalisation -------------------------------------------------------------------------
 def test_normalize_dn_ignores_case_spaces_aliases_and_ava_order():
     same = ["CN=DB2INST1, OU=users,DC=Example,dc=ORG", "commonName=db2inst1,ou=Users,dc=example,dc=org",
             "cn=db2inst1,ou=Users,dc=example,dc=org"]
-    assert len({L.normalize_dn(dn) for dn in same}) == 1
-    assert L.normalize_dn("cn=a+uid=b,dc=x") == L.normalize_dn("uid=B+cn=A,dc=x")
-    assert L.normalize_dn("cn=a,dc=x") != L.normalize_dn("cn=b,dc=x")
-    assert L.normalize_dn("cn=a\\,b,dc=x") != L.normalize_dn("cn=a,cn=b,dc=x")
-    assert L.is_under("cn=a,OU=Users,dc=example,dc=org", PARENT)
-    assert not L.is_under("cn=a,ou=Groups,dc=example,dc=org", PARENT)
+    assert len({ldap_dn.normalize_dn(dn) for dn in same}) == 1
+    assert ldap_dn.normalize_dn("cn=a+uid=b,dc=x") == ldap_dn.normalize_dn("uid=B+cn=A,dc=x")
+    assert ldap_dn.normalize_dn("cn=a,dc=x") != ldap_dn.normalize_dn("cn=b,dc=x")
+    assert ldap_dn.normalize_dn("cn=a\\,b,dc=x") != ldap_dn.normalize_dn("cn=a,cn=b,dc=x")
+    assert ldap_dn.is_under("cn=a,OU=Users,dc=example,dc=org", PARENT)
+    assert not ldap_dn.is_under("cn=a,ou=Groups,dc=example,dc=org", PARENT)
 
 
 def test_values_compare_by_the_schema_matching_rule():
@@ -145,29 +152,29 @@ SLAPPASSWD = [
 
 @pytest.mark.parametrize("password, hashed", SLAPPASSWD)
 def test_verify_slappasswd_hashes(password, hashed):
-    assert L.verify_password(password, hashed.encode()) is True
-    assert L.verify_password(password + "x", hashed.encode()) is False
-    assert L.verify_password(password, hashed.lower().encode()) is False  # scheme case-insensitive, data not
+    assert ldap_passwords.verify_password(password, hashed.encode()) is True
+    assert ldap_passwords.verify_password(password + "x", hashed.encode()) is False
+    assert ldap_passwords.verify_password(password, hashed.lower().encode()) is False  # scheme case-insensitive, data not
 
 
 def test_verify_cleartext_unknown_and_garbage():
-    assert L.verify_password("secret", b"secret") is True
-    assert L.verify_password("secret", b"Secret") is False
-    assert L.verify_password("mypassword", b"{CRYPT}E19nitdOGuq4YBQS.ck4794w") is None
-    assert L.verify_password("mypassword", b"{ssha}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP") is True
-    assert L.verify_password("x", b"{SSHA}not base64!") is False
-    assert L.verify_password("x", b"{SHA}" + base64.b64encode(b"short")) is False
+    assert ldap_passwords.verify_password("secret", b"secret") is True
+    assert ldap_passwords.verify_password("secret", b"Secret") is False
+    assert ldap_passwords.verify_password("mypassword", b"{CRYPT}E19nitdOGuq4YBQS.ck4794w") is None
+    assert ldap_passwords.verify_password("mypassword", b"{ssha}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP") is True
+    assert ldap_passwords.verify_password("x", b"{SSHA}not base64!") is False
+    assert ldap_passwords.verify_password("x", b"{SHA}" + base64.b64encode(b"short")) is False
 
 
 @pytest.mark.parametrize("scheme, algorithm", [("ssha", "sha1"), ("ssha256", "sha256"), ("ssha512", "sha512")])
 def test_hash_password_is_salted_and_verifies(scheme, algorithm):
-    one, two = L.hash_password("pw", scheme), L.hash_password("pw", scheme)
+    one, two = ldap_passwords.hash_password("pw", scheme), ldap_passwords.hash_password("pw", scheme)
     assert one != two and one.startswith("{%s}" % scheme.upper())
     raw = base64.b64decode(one.split("}", 1)[1])
     digest, salt = raw[:hashlib.new(algorithm).digest_size], raw[hashlib.new(algorithm).digest_size:]
     assert len(salt) == 8 and hashlib.new(algorithm, b"pw" + salt).digest() == digest
-    assert L.verify_password("pw", one.encode()) is True
-    assert L.hash_password("mypassword", "ssha", salt=base64.b64decode("2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP")[20:]) == \
+    assert ldap_passwords.verify_password("pw", one.encode()) is True
+    assert ldap_passwords.hash_password("mypassword", "ssha", salt=base64.b64decode("2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP")[20:]) == \
         "{SSHA}2HyGhWn9PxGUuXsrDuh582PXfx/8JDCP"
 
 
@@ -180,20 +187,20 @@ def conn_params(**kw):
 
 
 def test_starttls_by_default_and_plain_only_with_a_warning():
-    conn, warnings = L.resolve_connection(conn_params())
+    conn, warnings = ldap_connection.resolve_connection(conn_params())
     assert conn["tls"] == "starttls" and conn["verify"] and warnings == []
-    conn, warnings = L.resolve_connection(conn_params(start_tls=False))
+    conn, warnings = ldap_connection.resolve_connection(conn_params(start_tls=False))
     assert conn["tls"] == "none" and "unencrypted" in warnings[0]
-    conn, warnings = L.resolve_connection(conn_params(server_uri="ldaps://h:636", validate_certs=False))
+    conn, warnings = ldap_connection.resolve_connection(conn_params(server_uri="ldaps://h:636", validate_certs=False))
     assert conn["tls"] == "ldaps" and "not checked" in warnings[0]
-    with pytest.raises(L.LdapError, match="already TLS"):
-        L.resolve_connection(conn_params(server_uri="ldaps://h", start_tls=True))
-    with pytest.raises(L.LdapError, match="must start with"):
-        L.resolve_connection(conn_params(server_uri="http://h"))
-    with pytest.raises(L.LdapError, match="bind_dn is required"):
-        L.resolve_connection(conn_params(bind_dn=None))
-    with pytest.raises(L.LdapError, match="does not exist"):
-        L.resolve_connection(conn_params(ca_path="/nonexistent/ca.crt"))
+    with pytest.raises(ldap_dn.LdapError, match="already TLS"):
+        ldap_connection.resolve_connection(conn_params(server_uri="ldaps://h", start_tls=True))
+    with pytest.raises(ldap_dn.LdapError, match="must start with"):
+        ldap_connection.resolve_connection(conn_params(server_uri="http://h"))
+    with pytest.raises(ldap_dn.LdapError, match="bind_dn is required"):
+        ldap_connection.resolve_connection(conn_params(bind_dn=None))
+    with pytest.raises(ldap_dn.LdapError, match="does not exist"):
+        ldap_connection.resolve_connection(conn_params(ca_path="/nonexistent/ca.crt"))
 
 
 # --- planning -------------------------------------------------------------------------------------
@@ -207,8 +214,8 @@ def test_new_user_is_one_add_with_a_hashed_password_and_masked_diff():
     attrs = dict(modlist)
     assert kind == "add" and attrs["uid"] == [b"db2inst1"] and attrs["cn"] == [b"db2inst1"]
     assert attrs["objectClass"] == [b"top", b"posixAccount", b"inetOrgPerson"]
-    assert L.verify_password("pw1", attrs["userPassword"][0]) is True
-    assert plan.after[DN]["userPassword"] == L.MASK + " (new)"
+    assert ldap_passwords.verify_password("pw1", attrs["userPassword"][0]) is True
+    assert plan.after[DN]["userPassword"] == ldap_connection.MASK + " (new)"
     assert "pw1" not in repr(plan.result()) + repr(plan.diff())
 
 
@@ -234,9 +241,9 @@ def test_only_the_changed_attributes_and_password_are_modified():
     (kind, dn, mods), = plan.ops
     assert kind == "modify" and plan.updated == [DN]
     assert [(op, name) for op, name, _v in mods] == [(ldap.MOD_REPLACE, "loginShell"), (ldap.MOD_REPLACE, "userPassword")]
-    assert L.verify_password("new-pw", mods[1][2][0]) is True
-    assert plan.before[DN] == {"loginShell": ["/bin/bash"], "userPassword": L.MASK}
-    assert plan.after[DN] == {"loginShell": ["/bin/ksh"], "userPassword": L.MASK + " (new)"}
+    assert ldap_passwords.verify_password("new-pw", mods[1][2][0]) is True
+    assert plan.before[DN] == {"loginShell": ["/bin/bash"], "userPassword": ldap_connection.MASK}
+    assert plan.after[DN] == {"loginShell": ["/bin/ksh"], "userPassword": ldap_connection.MASK + " (new)"}
 
 
 def test_on_create_never_touches_an_existing_password_and_unknown_schemes_are_replaced():
@@ -261,53 +268,53 @@ def test_extra_attributes_replace_and_empty_list_removes():
 
 
 def test_batch_validation_collects_every_problem():
-    wanted = L.user_wanted(user_params(users=[
+    wanted = ldap_directory.user_wanted(user_params(users=[
         {"uid": "a", "uid_number": 1, "gid_number": 1, "attributes": {"noSuchAttr": "x"}},
         {"uid": "b", "gid_number": 1},  # no uidNumber: posixAccount requires it
         {"uid": "c", "uid_number": 3, "gid_number": 1, "object_classes": ["posixAccount", "nonsenseClass"]},
         {"uid": "d", "uid_number": 4, "gid_number": 1, "attributes": {"memberUid": "x"}},  # not allowed
     ]), PARENT)
-    problems = L.validate_wanted(wanted, SCHEMA)
+    problems = ldap_sync.validate_wanted(wanted, SCHEMA)
     assert any("noSuchAttr" in p and "not in the server schema" in p for p in problems)
     assert any("nonsenseClass" in p for p in problems)
     assert any("memberUid" in p and "not allowed" in p for p in problems)
-    with pytest.raises(L.LdapError, match=r"user 'b'.*cannot be created without uidNumber \(option uid_number\)"):
-        L.plan_changes(wanted[1:2], {}, SCHEMA)
+    with pytest.raises(ldap_dn.LdapError, match=r"user 'b'.*cannot be created without uidNumber \(option uid_number\)"):
+        ldap_sync.plan_changes(wanted[1:2], {}, SCHEMA)
 
 
 def test_duplicates_in_the_batch_and_with_the_directory():
-    with pytest.raises(L.LdapError, match="user .DB2INST1. appears twice"):
-        L.user_wanted(user_params(users=[{"uid": "db2inst1", "uid_number": 1}, {"uid": "DB2INST1", "uid_number": 2}]),
+    with pytest.raises(ldap_dn.LdapError, match="user .DB2INST1. appears twice"):
+        ldap_directory.user_wanted(user_params(users=[{"uid": "db2inst1", "uid_number": 1}, {"uid": "DB2INST1", "uid_number": 2}]),
                       PARENT)
-    with pytest.raises(L.LdapError, match="uid_number 7 appears twice"):
-        L.user_wanted(user_params(users=[{"uid": "a", "uid_number": 7}, {"uid": "b", "uid_number": 7}]), PARENT)
-    wanted = L.user_wanted(user_params(uid="newbie", uid_number=1000, gid_number=1), PARENT)
-    L.validate_wanted(wanted, SCHEMA)
-    problems = L.check_unique(wanted, L.index_existing([stored(DN, **DB2INST1)], SCHEMA), ("uid", "uidNumber"), SCHEMA)
+    with pytest.raises(ldap_dn.LdapError, match="uid_number 7 appears twice"):
+        ldap_directory.user_wanted(user_params(users=[{"uid": "a", "uid_number": 7}, {"uid": "b", "uid_number": 7}]), PARENT)
+    wanted = ldap_directory.user_wanted(user_params(uid="newbie", uid_number=1000, gid_number=1), PARENT)
+    ldap_sync.validate_wanted(wanted, SCHEMA)
+    problems = ldap_sync.check_unique(wanted, ldap_sync.index_existing([stored(DN, **DB2INST1)], SCHEMA), ("uid", "uidNumber"), SCHEMA)
     assert problems == ["uidNumber 1000 would be shared by %s and user 'newbie' (cn=newbie,%s)" % (DN, PARENT)]
     # A user removed in the same batch frees its number.
-    wanted = L.user_wanted(user_params(users=[{"uid": "newbie", "uid_number": 1000, "gid_number": 1},
+    wanted = ldap_directory.user_wanted(user_params(users=[{"uid": "newbie", "uid_number": 1000, "gid_number": 1},
                                               {"uid": "db2inst1", "state": "absent"}]), PARENT)
-    assert L.check_unique(wanted, L.index_existing([stored(DN, **DB2INST1)], SCHEMA), ("uid", "uidNumber"), SCHEMA) == []
+    assert ldap_sync.check_unique(wanted, ldap_sync.index_existing([stored(DN, **DB2INST1)], SCHEMA), ("uid", "uidNumber"), SCHEMA) == []
 
 
 def test_items_inherit_shared_options_and_refuse_stray_top_level_ones():
-    wanted = L.user_wanted(user_params(login_shell="/bin/bash", gid_number=5, attributes={"description": "x"},
+    wanted = ldap_directory.user_wanted(user_params(login_shell="/bin/bash", gid_number=5, attributes={"description": "x"},
                                        users=[{"uid": "a", "uid_number": 1, "attributes": {"mail": "m"}},
                                               {"uid": "b", "uid_number": 2, "login_shell": "/bin/ksh"}]), PARENT)
     assert wanted[0].attrs["loginShell"] == ["/bin/bash"] and wanted[1].attrs["loginShell"] == ["/bin/ksh"]
     assert wanted[0].attrs["gidNumber"] == ["5"] and wanted[0].attrs["mail"] == ["m"]
     assert wanted[1].attrs["description"] == ["x"]
-    with pytest.raises(L.LdapError, match="uid_number describe one entry"):
-        L.user_wanted(user_params(uid_number=3, users=[{"uid": "a"}]), PARENT)
-    with pytest.raises(L.LdapError, match="own option"):
-        L.user_wanted(user_params(uid="a", attributes={"userPassword": "x"}), PARENT)
+    with pytest.raises(ldap_dn.LdapError, match="uid_number describe one entry"):
+        ldap_directory.user_wanted(user_params(uid_number=3, users=[{"uid": "a"}]), PARENT)
+    with pytest.raises(ldap_dn.LdapError, match="own option"):
+        ldap_directory.user_wanted(user_params(uid="a", attributes={"userPassword": "x"}), PARENT)
 
 
 def test_rdn_cn_always_holds_the_uid():
-    wanted, = L.user_wanted(user_params(uid="rbobby", cn=["Ricky Bobby"], uid_number=1, gid_number=1), PARENT)
+    wanted, = ldap_directory.user_wanted(user_params(uid="rbobby", cn=["Ricky Bobby"], uid_number=1, gid_number=1), PARENT)
     assert wanted.dn == "cn=rbobby," + PARENT and wanted.attrs["cn"] == ["rbobby", "Ricky Bobby"]
-    wanted, = L.user_wanted(user_params(uid="rbobby", rdn_attribute="uid", cn=["Ricky Bobby"]), PARENT)
+    wanted, = ldap_directory.user_wanted(user_params(uid="rbobby", rdn_attribute="uid", cn=["Ricky Bobby"]), PARENT)
     assert wanted.dn == "uid=rbobby," + PARENT and wanted.attrs["cn"] == ["Ricky Bobby"]
 
 
@@ -316,68 +323,68 @@ GPARENT = "ou=Groups,dc=example,dc=org"
 
 
 def group_items(**kw):
-    params = dict((name, None) for name in L.GROUP_OPTIONS)
-    params.update(L.GROUP_DEFAULTS, groups=None)
+    params = dict((name, None) for name in ldap_directory.GROUP_OPTIONS)
+    params.update(ldap_directory.GROUP_DEFAULTS, groups=None)
     params.update(kw)
-    return L.group_items(params)
+    return ldap_directory.group_items(params)
 
 
 def test_members_resolve_by_uid_and_dn_with_one_filter():
     items = group_items(name="db2iadm1", members=["db2inst1", "CN=idbjorh,ou=Users,dc=example,dc=org", "a=b"])
-    assert L.or_filter(L.member_terms(items, "dc=example,dc=org")) == "(|(uid=db2inst1)(CN=idbjorh)(uid=a=b))"
+    assert ldap_dn.or_filter(ldap_directory.member_terms(items, "dc=example,dc=org")) == "(|(uid=db2inst1)(CN=idbjorh)(uid=a=b))"
     # A large batch may read the whole subtree: entries nobody asked for must not matter.
     found = [stored(DN, uid="db2inst1"), stored("cn=idbjorh," + PARENT, uid="idbjorh"), stored("cn=x," + PARENT, uid="a=b"),
              stored("cn=unrelated," + PARENT, uid="unrelated"), stored(PARENT)]
-    resolved = L.resolve_members(items, found, "dc=example,dc=org")
+    resolved = ldap_directory.resolve_members(items, found, "dc=example,dc=org")
     assert resolved[("db2iadm1", "db2inst1")] == (DN, "db2inst1")
     assert resolved[("db2iadm1", "CN=idbjorh,ou=Users,dc=example,dc=org")] == ("cn=idbjorh," + PARENT, "idbjorh")
-    with pytest.raises(L.LdapError, match="no entry with uid 'ghost'.*member cn=nobody"):
-        L.resolve_members(group_items(name="g", members=["ghost", "cn=nobody," + PARENT]), found, "dc=example,dc=org")
+    with pytest.raises(ldap_dn.LdapError, match="no entry with uid 'ghost'.*member cn=nobody"):
+        ldap_directory.resolve_members(group_items(name="g", members=["ghost", "cn=nobody," + PARENT]), found, "dc=example,dc=org")
     twice = found + [stored("cn=other," + GPARENT, uid="DB2INST1")]
-    with pytest.raises(L.LdapError, match="ambiguous"):
-        L.resolve_members(group_items(name="g", members=["db2inst1"]), twice, "dc=example,dc=org")
+    with pytest.raises(ldap_dn.LdapError, match="ambiguous"):
+        ldap_directory.resolve_members(group_items(name="g", members=["db2inst1"]), twice, "dc=example,dc=org")
 
 
 def test_exact_members_are_value_adds_and_deletes_append_only_adds():
     gdn = "cn=db2iadm1," + GPARENT
-    existing = L.index_existing([stored(gdn, objectClass=["groupOfUniqueNames"], cn="db2iadm1",
+    existing = ldap_sync.index_existing([stored(gdn, objectClass=["groupOfUniqueNames"], cn="db2iadm1",
                                         uniqueMember=["cn=db2inst1," + PARENT, "cn=old," + PARENT])], SCHEMA)
     for mode, expected in (("exact", [(ldap.MOD_ADD, "uniqueMember", [b"cn=new," + PARENT.encode()]),
                                       (ldap.MOD_DELETE, "uniqueMember", [b"cn=old," + PARENT.encode()])]),
                            ("append", [(ldap.MOD_ADD, "uniqueMember", [b"cn=new," + PARENT.encode()])])):
         items = group_items(name="db2iadm1", members=["a", "b"], members_mode=mode)
         resolved = {("db2iadm1", "a"): ("CN=DB2INST1," + PARENT, "db2inst1"), ("db2iadm1", "b"): ("cn=new," + PARENT, "new")}
-        wanted = L.group_wanted(items, GPARENT, resolved)
-        assert L.validate_wanted(wanted, SCHEMA) == []
-        plan = L.plan_changes(wanted, existing, SCHEMA)
+        wanted = ldap_directory.group_wanted(items, GPARENT, resolved)
+        assert ldap_sync.validate_wanted(wanted, SCHEMA) == []
+        plan = ldap_sync.plan_changes(wanted, existing, SCHEMA)
         assert plan.ops == [("modify", gdn, expected)], mode
 
 
 def test_groups_of_names_need_a_member_posix_groups_use_uids():
-    with pytest.raises(L.LdapError, match="needs at least one member"):
-        L.group_wanted(group_items(name="g", members=[]), GPARENT, {})
+    with pytest.raises(ldap_dn.LdapError, match="needs at least one member"):
+        ldap_directory.group_wanted(group_items(name="g", members=[]), GPARENT, {})
     items = group_items(name="p", object_class="posixGroup", gid_number=500, members=["x"])
-    wanted, = L.group_wanted(items, GPARENT, {("p", "x"): ("cn=x," + PARENT, "x")})
+    wanted, = ldap_directory.group_wanted(items, GPARENT, {("p", "x"): ("cn=x," + PARENT, "x")})
     assert wanted.attrs["memberUid"] == ["x"] and wanted.attrs["gidNumber"] == ["500"]
-    assert L.group_wanted(group_items(name="p", object_class="posixGroup", gid_number=5, members=[]), GPARENT, {})
+    assert ldap_directory.group_wanted(group_items(name="p", object_class="posixGroup", gid_number=5, members=[]), GPARENT, {})
 
 
 def test_compact_args_echo_small_batches_and_summarise_big_ones():
     small = [{"uid": "db2inst1", "password": "x"}]
     big_groups = [{"name": "g%d" % g, "members": ["u%d" % i for i in range(100)]} for g in range(10)]
-    echoed = L.compact_args({"users": small, "groups": big_groups, "base_dn": "dc=example,dc=org", "bind_pw": "pw"})
+    echoed = ldap_connection.compact_args({"users": small, "groups": big_groups, "base_dn": "dc=example,dc=org", "bind_pw": "pw"})
     assert echoed["users"] == small and echoed["base_dn"] == "dc=example,dc=org" and echoed["bind_pw"] == "pw"
     assert echoed["groups"] == "10 entries (not echoed)"  # ten entries, a thousand values
 
 
 def test_join_dn_errors_name_the_option_each_part_comes_from():
-    with pytest.raises(L.LdapError, match="^users_ou .* is not a valid DN$"):
-        L.join_dn("a;b", "dc=example,dc=org", "users_ou")
-    with pytest.raises(L.LdapError, match="^members_base "):
-        L.join_dn("", "$(id)", base_option="members_base")
-    assert L.join_dn("", "dc=example,dc=org", "users_ou") == "dc=example,dc=org"
+    with pytest.raises(ldap_dn.LdapError, match="^users_ou .* is not a valid DN$"):
+        ldap_dn.join_dn("a;b", "dc=example,dc=org", "users_ou")
+    with pytest.raises(ldap_dn.LdapError, match="^members_base "):
+        ldap_dn.join_dn("", "$(id)", base_option="members_base")
+    assert ldap_dn.join_dn("", "dc=example,dc=org", "users_ou") == "dc=example,dc=org"
 
 
 def test_an_empty_bind_pw_is_refused_before_connecting():
-    with pytest.raises(L.LdapError, match="bind_pw is empty"):
-        L.resolve_connection({"server_uri": "ldap://x", "bind_dn": "cn=admin,dc=example,dc=org", "bind_pw": ""})
+    with pytest.raises(ldap_dn.LdapError, match="bind_pw is empty"):
+        ldap_connection.resolve_connection({"server_uri": "ldap://x", "bind_dn": "cn=admin,dc=example,dc=org", "bind_pw": ""})

@@ -4,8 +4,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.db2ops.docker.plugins.filter.db2_maintenance_jobs import db2_maintenance_jobs
-from ansible_collections.db2ops.docker.plugins.module_utils import ats
-from ansible_collections.db2ops.docker.plugins.module_utils.maintenance import JobError, check_jobs
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.maintenance import JobError, check_jobs
 
 INJECTED = "true\n* * * * * root id >/tmp/x #"
 

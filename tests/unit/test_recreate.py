@@ -1,5 +1,6 @@
 """create_spec(): what a re-created container inherits, from recorded `docker inspect` data."""
-from ansible_collections.db2ops.docker.plugins.module_utils import recreate, upgrade
+from ansible_collections.db2ops.docker.plugins.module_utils._docker import recreate
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import engine as upgrade
 
 OLD_IMAGE_CONFIG = {
     "Env": ["PATH=/usr/bin", "DB2DIR=/opt/ibm/db2/V11.1", "STORAGE_DIR=/database"],

@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import (
     hash_password,
     is_sha512_hash,
     sha512_crypt,

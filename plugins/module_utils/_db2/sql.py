@@ -24,8 +24,8 @@ __metaclass__ = type
 import re
 import traceback
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ats
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     RC_ERROR,
     Db2Clp,
     Db2Error,

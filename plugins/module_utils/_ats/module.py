@@ -17,13 +17,13 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ats
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     find_db2_containers,
     instance_owner,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_sql import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.sql import (
     DB2_CONNECTION_ARGS,
     DB2_REQUIRED_IF,
     HAS_IBM_DB,
@@ -33,7 +33,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_sql import (
     IbmDbSession,
     check_database_name,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,

@@ -13,8 +13,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import timestamp_age_seconds
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import parse_level
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import timestamp_age_seconds
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import parse_level
 
 # Sort order of the table: what needs attention first.
 DRIFT_ORDER = {"behind": 0, "unknown": 1, "ahead": 2, "current": 3}

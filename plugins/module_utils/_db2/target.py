@@ -13,14 +13,14 @@ __metaclass__ = type
 import difflib
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     Db2Clp,
     active_databases,
     parse_database_blocks,
     parse_db2level,
     parse_messages,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DockerOperationError,
     env_dict,
     get_container,
@@ -210,7 +210,7 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
                              if e.get("Database name") or e.get("Database alias"))),
     )
     if backup_path:
-        from ansible_collections.db2ops.docker.plugins.module_utils.backup import parse_images
+        from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import parse_images
 
         facts["backups"] = parse_images(sections.get("backups", {}).get("output", ""), backup_path)
     if auth:
@@ -220,7 +220,7 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
 
 def auth_facts(dbm_output):
     """The authentication plug-ins of the instance (dbm cfg), and whether they are IBM's LDAP ones."""
-    from ansible_collections.db2ops.docker.plugins.module_utils.ldap_auth import (
+    from ansible_collections.db2ops.docker.plugins.module_utils._ldap.db2_auth import (
         PLUGIN_PARAMS,
         parse_dbm_cfg,
         uses_ldap,

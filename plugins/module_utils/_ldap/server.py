@@ -20,7 +20,7 @@ import json
 import tarfile
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     APIError,
     DockerOperationError,
     NotFound,
@@ -28,7 +28,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     get_container,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, parse_dn
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, parse_dn
 
 CONFIG_LABEL = "db2ops.ldap_server.config"
 SECRETS_DIR = "/db2ops-secrets"

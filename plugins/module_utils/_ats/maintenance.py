@@ -17,8 +17,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.db2ops.docker.plugins.module_utils import ats, backup
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_sql import check_database_name
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
+from ansible_collections.db2ops.docker.plugins.module_utils._db2 import backup
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.sql import check_database_name
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
     CONTAINER_NAME,
     USER_NAME,

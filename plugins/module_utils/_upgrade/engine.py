@@ -21,19 +21,19 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.backup import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     BackupInputError,
     activate_statement,
     check_path,
     run_backup,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     Db2Clp,
     Db2Error,
     parse_db2level,
     parse_level,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
     db2_facts,
     instance_owner,
@@ -42,14 +42,14 @@ from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import
     storage_mount,
     wait_until_ready,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DEFAULT_DOCKER_HOST,
     APIError,
     DockerOperationError,
     NotFound,
     get_container,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.recreate import carried_over, create_spec
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.recreate import carried_over, create_spec
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"

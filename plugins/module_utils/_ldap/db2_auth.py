@@ -18,10 +18,10 @@ import hashlib
 import json
 import re
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_clp import Db2Clp, Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, DockerOperationError
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, check_params, require_match
-from ansible_collections.db2ops.docker.plugins.module_utils.ldap import LdapError, check_attribute_name, parse_dn
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, check_attribute_name, parse_dn
 
 SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN = "IBMLDAPauthserver", "IBMLDAPauthclient", "IBMLDAPgroups"
 LDAP_PLUGINS = (SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN)

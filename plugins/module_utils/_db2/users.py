@@ -18,19 +18,19 @@ __metaclass__ = type
 import re
 import shlex
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
     instance_owner,
     require_db2_container,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     MASK,
     DockerOperationError,
     exec_in_container,
     get_container,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.image_build import USER_NAME
-from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import hash_password, verify_password
+from ansible_collections.db2ops.docker.plugins.module_utils._image.build import USER_NAME
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import hash_password, verify_password
 
 _MARK = "@@DB2OPS-USER"
 PROTECTED = {"root", "db2fenc1"}

@@ -39,7 +39,7 @@ import shlex
 import tarfile
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     APIError,
     DockerOperationError,
     NotFound,
@@ -47,7 +47,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     _short,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
-from ansible_collections.db2ops.docker.plugins.module_utils.sha_crypt import is_sha512_hash, sha512_crypt
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import is_sha512_hash, sha512_crypt
 
 LABEL_HASH = "db2ops.image.hash"
 LABEL_DOCKERFILE = "db2ops.image.dockerfile"

@@ -17,12 +17,12 @@ import os
 import re
 from fnmatch import fnmatchcase
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
     describe_containers,
     find_db2_containers,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DEFAULT_DOCKER_HOST,
     DockerOperationError,
     connect,

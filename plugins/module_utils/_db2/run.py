@@ -17,13 +17,13 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.db2ops.docker.plugins.module_utils.db2_container import (
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     DEFAULT_STORAGE_DIR,
     container_summary,
     storage_mount,
     wait_until_ready,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     MASK,
     DockerOperationError,
     env_dict,
@@ -31,7 +31,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils.docker import (
     is_secret_env_name,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, require_match
-from ansible_collections.db2ops.docker.plugins.module_utils.upgrade import containers_on_storage
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import containers_on_storage
 
 PASSWORD_ENV = "%s_PASSWORD"
 _NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"

@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright: db2ops.docker contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""python-ldap, imported once: modules report a missing library through missing_required_lib()
+when they start, so the import itself must not fail.
+
+PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+try:
+    import ldap
+    import ldap.dn
+    import ldap.filter
+    import ldap.schema
+    import ldapurl
+    from ldap.controls import SimplePagedResultsControl
+
+    HAS_LDAP = True
+    LDAP_IMPORT_ERROR = None
+except ImportError:
+    ldap = ldapurl = SimplePagedResultsControl = None
+    HAS_LDAP = False
+    LDAP_IMPORT_ERROR = traceback.format_exc()
