@@ -112,7 +112,7 @@ DBM_LDAP = """
 
 
 def test_auth_facts_from_dbm_cfg():
-    from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import auth_facts
+    from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import auth_facts
 
     assert auth_facts(DBM_LDAP) == dict(srvcon_pw_plugin="IBMLDAPauthserver", clnt_pw_plugin=None,
                                         group_plugin="IBMLDAPgroups", ldap=True, authentication="SERVER", error=None)

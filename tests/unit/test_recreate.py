@@ -1,4 +1,5 @@
 """create_spec(): what a re-created container inherits, from recorded `docker inspect` data."""
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.post_upgrade import versionnumber_level
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import recreate
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import engine as upgrade
 
@@ -87,8 +88,8 @@ def test_image_level_sources():
 
 
 def test_versionnumber():
-    assert upgrade.versionnumber_level(11010404) == (11, 1, 4, 4)
-    assert upgrade.versionnumber_level("11050800") == (11, 5, 8, 0)
+    assert versionnumber_level(11010404) == (11, 1, 4, 4)
+    assert versionnumber_level("11050800") == (11, 5, 8, 0)
 
 
 ANON = "3f0c1b2e" * 8  # an anonymous volume's 64-hex name

@@ -20,6 +20,7 @@ import re
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     DEFAULT_STORAGE_DIR,
     container_summary,
+    containers_on_storage,
     storage_mount,
     wait_until_ready,
 )
@@ -31,7 +32,6 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     is_secret_env_name,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, require_match
-from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import containers_on_storage
 
 PASSWORD_ENV = "%s_PASSWORD"
 _NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"

@@ -13,6 +13,7 @@ __metaclass__ = type
 import difflib
 import time
 
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import parse_images
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     Db2Clp,
     active_databases,
@@ -20,6 +21,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     parse_db2level,
     parse_messages,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import auth_facts
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DockerOperationError,
     env_dict,
@@ -210,28 +212,9 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
                              if e.get("Database name") or e.get("Database alias"))),
     )
     if backup_path:
-        from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import parse_images
-
         facts["backups"] = parse_images(sections.get("backups", {}).get("output", ""), backup_path)
     if auth:
         facts["auth"] = auth_facts(sections.get("dbm", {}).get("output", ""))
-    return facts
-
-
-def auth_facts(dbm_output):
-    """The authentication plug-ins of the instance (dbm cfg), and whether they are IBM's LDAP ones."""
-    from ansible_collections.db2ops.docker.plugins.module_utils._ldap.db2_auth import (
-        PLUGIN_PARAMS,
-        parse_dbm_cfg,
-        uses_ldap,
-    )
-
-    dbm = parse_dbm_cfg(dbm_output)
-    if "SRVCON_PW_PLUGIN" not in dbm:
-        return dict(ldap=None, authentication=None,
-                    error="cannot read the dbm cfg: %s" % " ".join(dbm_output.split())[-200:])
-    facts = dict((p.lower(), dbm.get(p) or None) for p in PLUGIN_PARAMS)
-    facts.update(ldap=uses_ldap(dbm), authentication=dbm.get("AUTHENTICATION"), error=None)
     return facts
 
 
@@ -351,3 +334,21 @@ def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120,
         return []
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(inspects)))) as pool:
         return list(pool.map(describe, inspects))
+
+
+def containers_on_storage(api, mount, exclude_ids=()):
+    """Other containers (any state) whose mounts include the same bind source or volume."""
+    if not mount:
+        return []
+    found = []
+    for entry in api.containers(all=True):
+        if entry["Id"] in exclude_ids:
+            continue
+        for m in entry.get("Mounts") or []:
+            same = (mount.get("type") == "volume" and m.get("Name") == mount.get("name")) or \
+                   (mount.get("type") == "bind" and m.get("Source") == mount.get("source"))
+            if same:
+                found.append(dict(name=(entry.get("Names") or ["?"])[0].lstrip("/"), id=entry["Id"],
+                                  state=entry.get("State")))
+                break
+    return found

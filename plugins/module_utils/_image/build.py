@@ -62,7 +62,6 @@ RESERVED_USERS = {"root", "db2inst1", "db2fenc1", "dasusr1"}
 RESERVED_UIDS = {0, 1000, 1001}
 # Name rules are used with fullmatch(): a pattern ending in `$` with match() also takes "name\n".
 LABEL_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
-READY_LINE = "(*) Setup has completed."
 SHELL = re.compile(r"/[A-Za-z0-9_/.-]+")
 SALT = re.compile(r"[./0-9A-Za-z]{1,16}")
 OWNER = re.compile(r"[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?")

@@ -19,13 +19,19 @@ import json
 import re
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import (
+    CLIENT_PLUGIN,
+    GROUP_PLUGIN,
+    LDAP_PLUGINS,
+    PLUGIN_PARAMS,
+    SERVER_PLUGIN,
+    parse_dbm_cfg,
+    uses_ldap,
+)
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, DockerOperationError
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, check_params, require_match
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, check_attribute_name, parse_dn
 
-SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN = "IBMLDAPauthserver", "IBMLDAPauthclient", "IBMLDAPgroups"
-LDAP_PLUGINS = (SERVER_PLUGIN, CLIENT_PLUGIN, GROUP_PLUGIN)
-PLUGIN_PARAMS = ("SRVCON_PW_PLUGIN", "CLNT_PW_PLUGIN", "GROUP_PLUGIN")
 KEYWORD_PARAMS = ("AUTHENTICATION", "SRVCON_AUTH")
 AUTH_TYPES = ["SERVER", "SERVER_ENCRYPT", "SERVER_ENCRYPT_AES", "CLIENT", "DATA_ENCRYPT", "DATA_ENCRYPT_CMP"]
 
@@ -157,21 +163,6 @@ def mask_ini(text):
 # ---------------------------------------------------------------------------------------------
 # dbm cfg
 
-_CFG_LINE = re.compile(r"\(([A-Z0-9_]+)\)\s*=\s*(.*)$")
-
-
-def parse_dbm_cfg(text):
-    """{PARAM: value} of `db2 get dbm cfg` output (values stripped)."""
-    found = {}
-    for line in text.splitlines():
-        match = _CFG_LINE.search(line)
-        if match:
-            found[match.group(1)] = match.group(2).strip()
-        elif "Current member resolved DIAGPATH" in line and "=" in line:
-            found["RESOLVED_DIAGPATH"] = line.split("=", 1)[1].strip()
-    return found
-
-
 def _norm(param, value):
     value = (value or "").strip()
     return value.upper() if param in KEYWORD_PARAMS else value  # plug-in names are file names
@@ -206,10 +197,6 @@ def fingerprint(ini_text, dbm):
     """What identifies a configuration: the ini and the LDAP-relevant dbm cfg values."""
     relevant = dict((p, _norm(p, dbm.get(p))) for p in PLUGIN_PARAMS + KEYWORD_PARAMS)
     return hashlib.sha256(json.dumps([ini_text or "", relevant], sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def uses_ldap(dbm):
-    return any(dbm.get(p) in LDAP_PLUGINS for p in PLUGIN_PARAMS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,8 +33,10 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     parse_db2level,
     parse_level,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.post_upgrade import PostUpgradeError, run_post_upgrade
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
+    containers_on_storage,
     db2_facts,
     instance_owner,
     open_running_db2,
@@ -57,31 +59,10 @@ LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
 LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
-# IBM's bind files after a fix pack (IBM: "Binding bind files after installing fix packs").
-BIND_STATEMENTS = (
-    "BIND {bnd}/db2schema.bnd BLOCKING ALL GRANT PUBLIC SQLERROR CONTINUE",
-    "BIND {bnd}/@db2ubind.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
-    "BIND {bnd}/@db2cli.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
-)
-# Bind messages that report, not fail: in progress, the summary, "package already exists".
-BIND_BENIGN = ("SQL0061W", "SQL0091N", "SQL0719N", "SQL0092N", "DB21034E")
-
-
 class UpgradeError(Exception):
     def __init__(self, message, step=None):
         super(UpgradeError, self).__init__(message)
         self.step = step
-
-
-def version_key(level):
-    key = parse_level(level)
-    return key[:2] if key else None
-
-
-def versionnumber_level(number):
-    """SYSIBM.SYSVERSIONS.VERSIONNUMBER 11010404 -> (11, 1, 4, 4)."""
-    text = "%08d" % int(number)
-    return tuple(int(text[i:i + 2]) for i in range(0, 8, 2))
 
 
 def image_level(image_ref, image_inspect, explicit=None):
@@ -94,24 +75,6 @@ def image_level(image_ref, image_inspect, explicit=None):
     tag = image_ref.rsplit(":", 1)[1] if ":" in image_ref.rsplit("/", 1)[-1] else ""
     match = re.match(r"^v?(\d+\.\d+\.\d+\.\d+[a-z]?)", tag)
     return match.group(1) if match else None
-
-
-def containers_on_storage(api, mount, exclude_ids=()):
-    """Other containers (any state) whose mounts include the same bind source or volume."""
-    if not mount:
-        return []
-    found = []
-    for entry in api.containers(all=True):
-        if entry["Id"] in exclude_ids:
-            continue
-        for m in entry.get("Mounts") or []:
-            same = (mount.get("type") == "volume" and m.get("Name") == mount.get("name")) or \
-                   (mount.get("type") == "bind" and m.get("Source") == mount.get("source"))
-            if same:
-                found.append(dict(name=(entry.get("Names") or ["?"])[0].lstrip("/"), id=entry["Id"],
-                                  state=entry.get("State")))
-                break
-    return found
 
 
 class ContainerUpgrade:
@@ -431,33 +394,11 @@ class ContainerUpgrade:
         clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
         if not facts:  # a resumed run: read them from the new container
             facts = db2_facts(self.api, self.api.inspect_container(self.new_id))
-        databases, home = facts["databases"], facts["instance_home"]
-        target = parse_level(target_level)[:4]
-        tool = "db2updv%d%d" % (target[0], target[1])
-        done = []
-        for database, catalog in zip(databases, self._catalog_levels(clp, databases)):
-            if catalog is not None and catalog < target:
-                command = "%s -d %s" % (tool, database)
-                self.commands.append(command)
-                result = clp.shell(command)
-                if result.rc != 0:
-                    raise UpgradeError("%s failed (rc=%s): %s" % (command, result.rc,
-                                                                  (result.stdout + result.stderr).strip()[-400:]))
-                done.append(command)
-        statements = []
-        for database in databases:
-            statements.append("CONNECT TO %s" % database)
-            statements += [s.format(bnd=home + "/sqllib/bnd") for s in BIND_STATEMENTS]
-            statements.append("CONNECT RESET")
-        activate = [activate_statement(name) for name in self.active_before]
-        self.commands += statements + activate
-        for item in clp.run_script(statements + activate, stop_on_error=False):
-            benign = BIND_BENIGN if item.statement.startswith("BIND ") else ()
-            bad = [m for m in item.messages if m.is_error and m.code not in benign]
-            if bad:
-                raise UpgradeError("%s failed: %s %s" % (item.statement, bad[0].code, bad[0].text))
-        done += ["binds on %s" % database for database in databases]
-        done += ["activated %s" % name for name in self.active_before]
+        try:
+            done = run_post_upgrade(clp, facts["databases"], facts["instance_home"], target_level,
+                                    self.active_before, self.commands)
+        except PostUpgradeError as exc:
+            raise UpgradeError(str(exc))
         self.result["post_upgrade"] = done
         return "; ".join(done)
 
@@ -468,28 +409,6 @@ class ContainerUpgrade:
         self.commands += statements
         clp.run_script(statements)
         return ", ".join(databases)
-
-    @staticmethod
-    def _catalog_levels(clp, databases):
-        """Each database's catalog level (SYSIBM.SYSVERSIONS), None where nothing tells; one CLP session."""
-        query = "SELECT VERSIONNUMBER FROM SYSIBM.SYSVERSIONS ORDER BY VERSION_TIMESTAMP DESC FETCH FIRST 1 ROWS ONLY"
-        statements = []
-        for database in databases:
-            statements += ["CONNECT TO %s" % database, query, "CONNECT RESET"]
-        results = clp.run_script(statements, stop_on_error=False)
-        if len(results) < len(statements):
-            raise Db2Error("the CLP stopped while reading the catalog levels of %s" % ", ".join(databases))
-        levels = []
-        for index, database in enumerate(databases):
-            connect, select = results[3 * index], results[3 * index + 1]
-            for item in (connect, select):
-                error = item.error
-                if error and not (item is select and error.code == "SQL0204N"):  # no SYSVERSIONS: unknown
-                    raise Db2Error("%s: %s failed: %s %s" % (database, item.statement, error.code, error.text),
-                                   statement=item.statement, db2_message=error)
-            rows = [] if select.error else (select.rows or [])
-            levels.append(versionnumber_level(rows[0]["VERSIONNUMBER"]) if rows else None)
-        return levels
 
     def _dispose_old(self, level):
         """Remove the old container, or keep it (stopped) as `<name>_<level>`: the upgrade is over."""
