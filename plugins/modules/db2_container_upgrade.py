@@ -254,10 +254,10 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     IMAGE_NAME,
     UNKNOWN_STATE,
     DockerModuleClient,
-    ExecTimeout,
     check_module_input,
     docker_argument_spec,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ExecTimeout
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import ContainerUpgrade, UpgradeError
 
 

@@ -331,9 +331,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils._image.build import 
     SHELL_RULE,
     USER_NAME_RULE,
     ImageBuilder,
-    copy_image,
     inspect_image,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._image.copy import copy_image
 
 
 def what_is_left(api, name):

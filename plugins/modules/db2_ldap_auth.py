@@ -266,11 +266,10 @@ from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputE
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import HAS_LDAP, LDAP_IMPORT_ERROR
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.db2_auth import (
     AUTH_TYPES,
-    INI_OPTIONS,
-    LdapAuthError,
     check_task_inputs,
     run_task,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.ibm_ini import INI_OPTIONS, LdapAuthError
 
 
 def main():

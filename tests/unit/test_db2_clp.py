@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2 import clp as db2_clp
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ExecResult
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import ExecResult
 
 # Cookbook transcript (11.1.4.4) with IBM's real layout: wrapped lines end with a space.
 DB2LEVEL_11144 = (

@@ -4,6 +4,8 @@ import socket
 
 import pytest
 
+from ansible_collections.db2ops.docker.plugins.module_utils._docker import exec as docker_exec
+from ansible_collections.db2ops.docker.plugins.module_utils._docker import containers as docker_containers
 from ansible_collections.db2ops.docker.plugins.module_utils._db2 import target as db2_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import client as docker
 
@@ -154,8 +156,8 @@ def test_summary_masks_and_finds_storage():
 
 
 def test_started_at_epoch():
-    assert docker.started_at_epoch(INSPECT) == pytest.approx(1554123900.123456, abs=1e-3)
-    assert docker.started_at_epoch({"State": {"StartedAt": "0001-01-01T00:00:00Z"}}) == 0.0
+    assert docker_containers.started_at_epoch(INSPECT) == pytest.approx(1554123900.123456, abs=1e-3)
+    assert docker_containers.started_at_epoch({"State": {"StartedAt": "0001-01-01T00:00:00Z"}}) == 0.0
 
 
 def test_split_facts_sections():
@@ -201,7 +203,7 @@ class _SilentExecApi:
 def test_exec_timeout_after_input_says_the_command_may_still_run():
     api = _SilentExecApi()
     with pytest.raises(docker.ExecTimeout) as err:
-        docker.exec_in_container(api, "c0ffee" * 4, ["db2", "-f", "/dev/stdin"], stdin="RESTORE DATABASE X",
+        docker_exec.exec_in_container(api, "c0ffee" * 4, ["db2", "-f", "/dev/stdin"], stdin="RESTORE DATABASE X",
                                  timeout=0.2)
     text = str(err.value)
     assert "may still be running in the container" in text and "outcome is unknown" in text
@@ -216,7 +218,7 @@ def test_exec_timeout_after_input_says_the_command_may_still_run():
 @pytest.mark.parametrize("timeout", [0, -5])
 def test_exec_refuses_timeouts_that_are_not_positive(timeout):
     with pytest.raises(docker.DockerOperationError, match="above 0"):
-        docker.exec_in_container(_SilentExecApi(), "c1", ["true"], timeout=timeout)
+        docker_exec.exec_in_container(_SilentExecApi(), "c1", ["true"], timeout=timeout)
 
 
 @pytest.mark.parametrize("params, option", [

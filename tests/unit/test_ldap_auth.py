@@ -6,14 +6,15 @@ import base64
 
 import pytest
 
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import ibm_ini as ibm_ini
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap import db2_auth as ldap_auth
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ExecResult
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import ExecResult
 
 BASE = "dc=example,dc=org"
 
 
 def params(**extra):
-    p = dict((name, spec.get("default")) for name, spec in ldap_auth.INI_OPTIONS.items())
+    p = dict((name, spec.get("default")) for name, spec in ibm_ini.INI_OPTIONS.items())
     p.update(ldap_host=["ldap-service:389"], user_basedn="ou=Users," + BASE, search_dn="cn=ldapquery," + BASE,
              search_pw="pw", state="present", group_plugin=True, client_plugin=False, authentication=None,
              srvcon_auth=None, restart=True, network=None, network_aliases=None, verify_user=None,
@@ -23,20 +24,20 @@ def params(**extra):
 
 
 def test_ini_from_options_in_ibm_order_with_booleans_and_masking():
-    text = ldap_auth.render_ini(ldap_auth.ini_values(params(ldap_host=["a:389", "b"], nested_groups=True)))
+    text = ibm_ini.render_ini(ibm_ini.ini_values(params(ldap_host=["a:389", "b"], nested_groups=True)))
     assert text.splitlines() == [
-        ldap_auth.HEADER.strip(), "LDAP_HOST = a:389 b", "ENABLE_SSL = FALSE", "USER_OBJECTCLASS = inetOrgPerson",
+        ibm_ini.HEADER.strip(), "LDAP_HOST = a:389 b", "ENABLE_SSL = FALSE", "USER_OBJECTCLASS = inetOrgPerson",
         "USER_BASEDN = ou=Users,dc=example,dc=org", "USERID_ATTRIBUTE = uid", "AUTHID_ATTRIBUTE = uid",
         "GROUP_OBJECTCLASS = groupOfUniqueNames", "GROUPNAME_ATTRIBUTE = cn", "GROUP_LOOKUP_METHOD = SEARCH_BY_DN",
         "GROUP_LOOKUP_ATTRIBUTE = uniqueMember", "NESTED_GROUPS = TRUE", "SEARCH_DN = cn=ldapquery,dc=example,dc=org",
         "SEARCH_PW = pw"]
-    assert "SEARCH_PW = ********\n" in ldap_auth.mask_ini(text) and "= pw" not in ldap_auth.mask_ini(text)
-    assert ldap_auth.mask_ini("search_pw=x ; c\n") == "search_pw = ********\n"
+    assert "SEARCH_PW = ********\n" in ibm_ini.mask_ini(text) and "= pw" not in ibm_ini.mask_ini(text)
+    assert ibm_ini.mask_ini("search_pw=x ; c\n") == "search_pw = ********\n"
 
 
 def test_every_problem_is_named_at_once():
     with pytest.raises(ldap_auth.LdapAuthError) as err:
-        ldap_auth.ini_values(params(ldap_host=None, search_pw="a;b", group_basedn="nodn", userid_attribute="1x",
+        ibm_ini.ini_values(params(ldap_host=None, search_pw="a;b", group_basedn="nodn", userid_attribute="1x",
                                     ssl_pw="x" * 257, groupname_attribute=None))
     msg = str(err.value)
     for part in ("SEARCH_PW contains ';'", "GROUP_BASEDN 'nodn' is not a valid DN", "USERID_ATTRIBUTE",
@@ -45,7 +46,7 @@ def test_every_problem_is_named_at_once():
         assert part in msg
     assert "a;b" not in msg and "xxxx" not in msg
     # Without the group plug-in the group keys are optional.
-    assert ldap_auth.ini_values(params(groupname_attribute=None), groups=False)
+    assert ibm_ini.ini_values(params(groupname_attribute=None), groups=False)
 
 
 def test_dbm_plan_clears_only_ldap_plugins_and_compares_keywords_case_insensitively():

@@ -15,7 +15,7 @@ import shlex
 import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error, instance_shell
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import exec_in_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
 
 # Db2 9.7+ names a backup image DBALIAS.TYPE.INSTANCE.DBPARTnnn.TIMESTAMP.SEQ; type 0 = full

@@ -17,7 +17,8 @@ __metaclass__ = type
 import re
 import uuid
 
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, exec_in_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 
 # Db2 message ids: a product prefix, 4-5 digits, a severity letter (I info, W warning,
 # N/E error, C critical), e.g. SQL0204N, DB20000I, SQL1611W, DBI1070I, SQL30082N.

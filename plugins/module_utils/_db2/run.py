@@ -28,9 +28,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     MASK,
     DockerOperationError,
     env_dict,
-    get_container,
     is_secret_env_name,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, require_match
 
 PASSWORD_ENV = "%s_PASSWORD"

@@ -25,8 +25,10 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import 
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DockerOperationError,
     env_dict,
-    get_container,
     mask_env,
+)
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import (
+    get_container,
     started_at_epoch,
     wait_for_log,
 )

@@ -23,12 +23,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     instance_owner,
     require_db2_container,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    MASK,
-    DockerOperationError,
-    exec_in_container,
-    get_container,
-)
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils._image.build import USER_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import hash_password, verify_password
 

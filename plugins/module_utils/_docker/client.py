@@ -13,10 +13,6 @@ __metaclass__ = type
 
 import os
 import re
-import socket
-import struct
-import threading
-import time
 import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -82,11 +78,6 @@ class DockerOperationError(Exception):
     """A Docker problem explained in one line for the user (no traceback needed)."""
 
 
-class ExecTimeout(DockerOperationError):
-    """An exec ran out of time. Its command was started and may still be running in the container:
-    the Engine API cannot stop an exec, so never tell the user that nothing was changed."""
-
-
 UNKNOWN_STATE = "Whether anything was changed is unknown: check the container before running this task again."
 
 
@@ -104,20 +95,13 @@ def check_timeouts(params, prefix=""):
             raise InputError(prefix + name, "must be a number of seconds above 0")
 
 
+class ExecTimeout(DockerOperationError):
+    """An exec ran out of time. Its command was started and may still be running in the container:
+    the Engine API cannot stop an exec, so never tell the user that nothing was changed."""
+
+
 class ContainerExited(DockerOperationError):
     pass
-
-
-class ExecResult:
-    __slots__ = ("rc", "stdout", "stderr")
-
-    def __init__(self, rc, stdout, stderr):
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def __repr__(self):
-        return "ExecResult(rc=%r, stdout=%r, stderr=%r)" % (self.rc, self.stdout[-200:], self.stderr[-200:])
 
 
 def is_secret_env_name(name):
@@ -234,9 +218,9 @@ def describe_connection_error(conn, exc):
     text = str(exc)
     host = conn["host"]
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return "TLS verification of the Docker daemon at %s failed: %s" % (host, _short(text))
+        return "TLS verification of the Docker daemon at %s failed: %s" % (host, short_text(text))
     if "SSL" in text or "TLS" in text or "tls" in text:
-        return "TLS handshake with the Docker daemon at %s failed: %s" % (host, _short(text))
+        return "TLS handshake with the Docker daemon at %s failed: %s" % (host, short_text(text))
     if "No such file or directory" in text or "Connection refused" in text or "ConnectionRefused" in text:
         return "Cannot reach the Docker daemon at %s (connection refused or no socket): is dockerd running?" % host
     if "Permission denied" in text:
@@ -245,10 +229,10 @@ def describe_connection_error(conn, exc):
         return "The Docker daemon at %s did not answer within %ss" % (host, conn["timeout"])
     if "Client sent an HTTP request to an HTTPS server" in text:
         return "The Docker daemon at %s speaks TLS: set tls=true with ca_path/client_cert/client_key" % host
-    return "Cannot use the Docker daemon at %s: %s" % (host, _short(text))
+    return "Cannot use the Docker daemon at %s: %s" % (host, short_text(text))
 
 
-def _short(text, limit=300):
+def short_text(text, limit=300):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -341,181 +325,12 @@ def docker_argument_spec(extra=None):
 _STREAM_STDOUT, _STREAM_STDERR = 1, 2
 
 
-def _stream_endpoints(sock):
-    """(reader, raw socket) for what docker-py's exec_start(socket=True) returns.
-
-    Read through the HTTP response's buffered reader when there is one: it may already hold the
-    first bytes of the stream, read together with the 101 Upgrade headers.
-    """
-    raw = getattr(sock, "_sock", sock)
-    response = getattr(sock, "_response", None)
-    reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
-    if reader is None or not hasattr(reader, "read1"):
-        return raw.recv, raw
-    return reader.read1, raw
-
-
-def _read_frames(read, raw, deadline):
-    """Read docker's multiplexed exec stream (8-byte header + payload) until EOF."""
-    out, err = [], []
-    buf = b""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout()
-        raw.settimeout(remaining)
-        chunk = read(65536)
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 8:
-            stream, size = struct.unpack(">BxxxL", buf[:8])
-            if len(buf) < 8 + size:
-                break
-            payload, buf = buf[8:8 + size], buf[8 + size:]
-            (err if stream == _STREAM_STDERR else out).append(payload)
-    return b"".join(out), b"".join(err)
-
-
-def exec_in_container(api, container_id, cmd, user="", stdin=None, environment=None, workdir=None, timeout=300):
-    """Run cmd in a running container; return ExecResult(rc, stdout, stderr) as text.
-
-    stdin is fed without relying on half-closing the socket (which TLS connections cannot do):
-    the command reads exactly len(stdin) bytes through `head -c`, then sees end of file.
-    Secrets belong in stdin, never in cmd or environment (both are visible to `docker inspect`).
-    """
-    if not timeout or timeout <= 0:
-        raise DockerOperationError("an exec timeout must be a number of seconds above 0, not %r" % (timeout,))
-    if stdin is not None:
-        data = stdin.encode("utf-8") if not isinstance(stdin, bytes) else stdin
-        cmd = ["/bin/sh", "-c", 'head -c %d | "$@"' % len(data), "sh"] + list(cmd)
-    else:
-        data = None
-    try:
-        exec_id = api.exec_create(container_id, cmd, stdin=data is not None, stdout=True, stderr=True,
-                                  tty=False, user=user or "", environment=environment, workdir=workdir)["Id"]
-        sock = api.exec_start(exec_id, socket=True)
-    except NotFound:
-        raise DockerOperationError("container %s does not exist" % container_id)
-    except APIError as exc:
-        raise DockerOperationError("cannot exec in container %s: %s" % (container_id, _api_message(exc)))
-    read, raw = _stream_endpoints(sock)
-    deadline = time.monotonic() + timeout
-    try:
-        if data:
-            raw.sendall(data)
-        out, err = _read_frames(read, raw, deadline)
-    except socket.timeout:
-        raise ExecTimeout(_timeout_message(container_id, timeout))
-    finally:
-        try:
-            sock.close()
-        except Exception:
-            pass
-    # The stream can end a moment before the daemon records the exit code.
-    while True:
-        info = api.exec_inspect(exec_id)
-        if not info.get("Running") and info.get("ExitCode") is not None:
-            break
-        if time.monotonic() > deadline:
-            raise ExecTimeout(_timeout_message(container_id, timeout))
-        time.sleep(0.02)
-    return ExecResult(info["ExitCode"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
-
-
-def _timeout_message(container_id, timeout):
-    return ("the command in container %s did not finish within %ss; it was started and may still be running in "
-            "the container (a docker exec cannot be stopped from outside), so its outcome is unknown"
-            % (container_id[:12], timeout))
-
-
-def _api_message(exc):
+def api_message(exc):
     explanation = getattr(exc, "explanation", None)
-    return _short(explanation or str(exc))
+    return short_text(explanation or str(exc))
 
 
 # ---------------------------------------------------------------------------------------------
 # Containers and logs
 
-def get_container(api, name_or_id):
-    """docker inspect data of a container, or None when it does not exist."""
-    try:
-        return api.inspect_container(name_or_id)
-    except NotFound:
-        return None
 
-
-def started_at_epoch(inspect):
-    """Container State.StartedAt as a Unix time (float); 0 when never started."""
-    value = (inspect.get("State") or {}).get("StartedAt") or ""
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", value)
-    if not match or value.startswith("0001-"):
-        return 0.0
-    seconds = time.mktime(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")) - time.timezone
-    return seconds + float(match.group(2) or 0)
-
-
-def wait_for_log(api, container_id, pattern, since=None, timeout=600):
-    """Wait until a log line matching pattern (regex) appears since `since` (Unix time).
-
-    Follows the log stream (no polling: a fleet of waiting modules costs the daemon nothing) and
-    checks the container state once a second. Returns the matching line. Raises ContainerExited
-    when the container stops first and DockerOperationError on timeout; both carry the last lines.
-    """
-    regex = re.compile(pattern)
-    deadline = time.monotonic() + timeout
-    since_arg = int(since) if since else None
-    found = {}
-    matched = threading.Event()
-
-    def follow():
-        # The stream ends when the container stops; a quiet log can also hit the client's read
-        # timeout, after which following again (from `since`) is harmless.
-        while not matched.is_set() and time.monotonic() < deadline:
-            pending = b""
-            try:
-                for chunk in api.logs(container_id, stdout=True, stderr=True, stream=True, follow=True,
-                                      since=since_arg):
-                    pending += chunk
-                    lines = pending.split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        text = line.decode("utf-8", "replace")
-                        if regex.search(text):
-                            found["line"] = text
-                            matched.set()
-                            return
-            except Exception:  # read timeout or daemon hiccup: the state check below decides
-                time.sleep(0.5)
-            else:
-                return
-
-    worker = threading.Thread(target=follow, daemon=True)
-    worker.start()
-    restarts = None
-    while not matched.wait(timeout=1.0):
-        inspect = api.inspect_container(container_id)
-        state = inspect["State"]
-        restarts = inspect.get("RestartCount", 0) if restarts is None else restarts
-        # A restart policy brings an exited container back: that exit counts as a stop too,
-        # or a failed setup would keep restarting until the timeout.
-        if state.get("Restarting") or not state.get("Running"):
-            how = "stopped (exit code %s%s)" % (state.get("ExitCode"),
-                                                ", restarted by its restart policy" if state.get("Restarting") else "")
-        elif inspect.get("RestartCount", 0) > restarts:
-            how = "stopped and was restarted by its restart policy"  # running again: its exit code is gone
-        else:
-            how = None
-        if how and not matched.wait(timeout=0.5):
-            logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
-            raise ContainerExited("container %s %s before logging %r; last lines: %s"
-                                  % (container_id[:12], how, pattern, tail(logs)))
-        if time.monotonic() > deadline:
-            logs = api.logs(container_id, stdout=True, stderr=True, since=since_arg).decode("utf-8", "replace")
-            raise DockerOperationError("container %s did not log %r within %ss; last lines: %s"
-                                       % (container_id[:12], pattern, timeout, tail(logs)))
-    return found["line"]
-
-
-def tail(text, lines=5):
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())

@@ -43,11 +43,17 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     APIError,
     DockerOperationError,
     NotFound,
-    _api_message,
-    _short,
+    api_message,
+    short_text,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import is_sha512_hash, sha512_crypt
+from ansible_collections.db2ops.docker.plugins.module_utils._image.scripts import (
+    ACTIVATE_DBS_SH,
+    ENTRYPOINT_SH,
+    START_HOOKS_SH,
+    USERS_SH,
+)
 
 LABEL_HASH = "db2ops.image.hash"
 LABEL_DOCKERFILE = "db2ops.image.dockerfile"
@@ -72,131 +78,6 @@ SHELL_RULE = (SHELL, "an absolute path like /bin/bash")
 SALT_RULE = (SALT, "1-16 characters of ./0-9A-Za-z")
 OWNER_RULE = (OWNER, "user[:group] of letters, digits, _ . -")
 DEST_RULE = (DEST, "an absolute path of letters, digits, blanks and _ . @ + -")
-
-ENTRYPOINT_SH = r"""#!/bin/bash
-# Entrypoint of images built by db2ops.docker.db2_image. It runs the base image's own entrypoint
-# unchanged; when that logs "(*) Setup has completed." it first runs the db2ops start hooks
-# (users' groups, TEXT_SEARCH, database activation), then passes the line on: ready = active.
-. /var/db2ops/image.conf
-fifo="$(mktemp -u /tmp/db2ops-entrypoint.XXXXXX)"
-mkfifo -m 600 "${fifo}"
-"${BASE_COMMAND[@]}" "$@" > "${fifo}" &
-child=$!
-# docker stop signals PID 1 only: hand it to the base entrypoint (it stops Db2 and exits).
-trap 'kill -TERM "${child}" 2> /dev/null' TERM INT HUP
-exec 3< "${fifo}"
-rm -f "${fifo}"
-text_search_started=false
-while :; do
-   if IFS= read -r line <&3; then
-      case "${line}" in
-         *"(*) Starting TEXT SEARCH service"*) text_search_started=true ;;
-         *"(*) Setup has completed."*)
-            /var/db2ops/start_hooks.sh "${text_search_started}" &
-            while ! wait $!; do kill -0 $! 2> /dev/null || break; done
-            printf '%s\n' "${line}"
-            break ;;
-      esac
-      printf '%s\n' "${line}"
-   else
-      [ $? -gt 128 ] && continue  # a signal interrupted read; the trap has passed it on
-      break
-   fi
-done
-cat <&3 &
-while :; do
-   wait "${child}"
-   rc=$?
-   kill -0 "${child}" 2> /dev/null || break
-done
-exit "${rc}"
-"""
-
-START_HOOKS_SH = r"""#!/bin/bash
-# db2ops start hooks, run as root by /var/db2ops/entrypoint.sh before "(*) Setup has completed."
-# is passed on. $1: whether the base image's setup started text search itself.
-. /var/db2ops/image.conf
-instance="${DB2INSTANCE:-db2inst1}"
-
-# Groups the base image creates at start (db2iadm1, ...) did not exist when the image was built.
-if [ -s /var/db2ops/user-groups ]; then
-   while read -r user group; do
-      if ! getent group "${group}" > /dev/null; then
-         echo "(!) db2ops: group ${group} of user ${user} does not exist"
-      elif ! id -nG "${user}" | tr ' ' '\n' | grep -qx "${group}"; then
-         usermod -a -G "${group}" "${user}"
-      fi
-   done < /var/db2ops/user-groups
-fi
-
-# TEXT_SEARCH: IBM's newer setup honours it, older levels start text search always. Either way
-# the container ends up as the variable says (the cookbook's ${TEXT_SEARCH:-true} check).
-case "${TEXT_SEARCH:-}" in
-   true)
-      if [ "$1" != true ]; then
-         echo "(*) Starting TEXT SEARCH service ..."
-         su - "${instance}" -c 'db2ts "start for text"'
-      fi ;;
-   false)
-      if [ "$1" = true ]; then
-         echo "(*) Stopping TEXT SEARCH service (TEXT_SEARCH=false) ..."
-         su - "${instance}" -c 'db2ts "stop for text"'
-      fi ;;
-esac
-
-if [ "${DB2OPS_ACTIVATE_DATABASES:-${ACTIVATE_DATABASES}}" = true ]; then
-   /var/db2ops/activate_dbs.sh || echo "(!) db2ops: not every database could be activated"
-fi
-exit 0
-"""
-
-ACTIVATE_DBS_SH = r"""#!/bin/bash
-#
-# activate_dbs.sh -- Activate databases known to this container
-# After the Docker Cookbook, recipe 2 (Ian Bjorhovde, 2019), with the sqllib path fixed.
-#
-
-# Execute this script as instance owner
-if [[ ${UID} -eq 0 ]] ; then
-    exec su - "${DB2INSTANCE:-db2inst1}" -c "$0"
-fi
-
-. "${HOME}/sqllib/db2profile"
-
-dbs=$(db2fupdt -f /database/config/instance.cfg -s database -p list 2> /dev/null | sed -e 's/,/ /g')
-if [ -z "${dbs}" ]; then  # instance.cfg not written yet: ask the database directory
-    dbs=$(db2 list db directory 2> /dev/null | awk -F'= ' '/Database alias/ {print $2}')
-fi
-rc=0
-for db in ${dbs} ; do
-    echo "(*) Activating database ${db}..."
-    db2 activate database "${db}" || [ $? -le 2 ] || { echo "(!) Failed to activate database ${db}"; rc=1; }
-done
-db2 terminate > /dev/null 2>&1
-exit ${rc}
-"""
-
-USERS_SH = r"""#!/bin/sh
-# Build stage `db2ops-users` of images built by db2ops.docker.db2_image: create the OS users
-# listed in users.list (name uid shell groups...) and set the hashes in users.secret.
-set -eu
-while read -r name uid shell groups; do
-   owner=$(getent passwd "${uid}" | cut -d: -f1 || true)
-   if [ -n "${owner}" ] && [ "${owner}" != "${name}" ]; then
-      echo "db2ops: uid ${uid} of user ${name} is already used by ${owner} in the base image" >&2
-      exit 1
-   fi
-   if getent passwd "${name}" > /dev/null; then
-      usermod -u "${uid}" -s "${shell}" "${name}"
-   else
-      useradd -M -N -u "${uid}" -s "${shell}" "${name}"
-   fi
-   for group in $(echo "${groups}" | tr ',' ' '); do
-      if getent group "${group}" > /dev/null; then usermod -a -G "${group}" "${name}"; fi
-   done
-done < /tmp/db2ops/users.list
-if [ -s /tmp/db2ops/users.secret ]; then chpasswd -e < /tmp/db2ops/users.secret; fi
-"""
 
 
 class ImageInputError(DockerOperationError):
@@ -419,7 +300,7 @@ def inspect_image(api, name):
     except APIError as exc:
         if getattr(exc, "status_code", None) == 404:
             return None
-        raise DockerOperationError("cannot inspect image %s: %s" % (name, _api_message(exc)))
+        raise DockerOperationError("cannot inspect image %s: %s" % (name, api_message(exc)))
 
 
 class BuildFailed(DockerOperationError):
@@ -443,7 +324,7 @@ def build(api, context, labels, timeout=None):
     except DockerOperationError as exc:
         raise BuildFailed(str(exc), step_images)
     except Exception as exc:  # read timeout (build_timeout) or a broken connection mid-build
-        raise BuildFailed("the image build failed: %s; last steps: %s" % (_short(str(exc)), " | ".join(log[-4:])),
+        raise BuildFailed("the image build failed: %s; last steps: %s" % (short_text(str(exc)), " | ".join(log[-4:])),
                           step_images)
 
 
@@ -469,7 +350,7 @@ def _build(api, context, labels, timeout, log, step_images):
             if aux.get("ID"):
                 image_id = aux["ID"]
     except APIError as exc:
-        raise DockerOperationError("the image build failed: %s" % _api_message(exc))
+        raise DockerOperationError("the image build failed: %s" % api_message(exc))
     if not image_id:
         raise DockerOperationError("the image build ended without an image id; last steps: %s" % " | ".join(log[-4:]))
     return image_id, log, step_images
@@ -573,7 +454,7 @@ class ImageBuilder:
         try:
             self.api.tag(image_id, repo, tag, force=True)
         except APIError as exc:
-            raise DockerOperationError("built %s but could not tag it %s: %s" % (image_id, plan["name"], _api_message(exc)))
+            raise DockerOperationError("built %s but could not tag it %s: %s" % (image_id, plan["name"], api_message(exc)))
         result["actions"].append("tag %s as %s" % (image_id[:19], plan["name"]))
         result.update(image_id=image_id, build_seconds=round(time.monotonic() - started, 2), build_log=log[-40:])
         return result
@@ -582,29 +463,3 @@ class ImageBuilder:
 # ---------------------------------------------------------------------------------------------
 # Copy between daemons (docker save | docker load over the Engine API)
 
-def copy_image(source_api, target_api, name, check_mode=False, chunk_size=1024 * 1024):
-    """Load image `name` from source_api's daemon into target_api's unless the ids already match."""
-    source = inspect_image(source_api, name)
-    if source is None:
-        raise ImageInputError("image %s is not on the source Docker host" % name)
-    target = inspect_image(target_api, name)
-    result = dict(changed=False, image=name, image_id=source["Id"], actions=[])
-    if target and target["Id"] == source["Id"]:
-        return result
-    result["changed"] = True
-    result["actions"].append("load %s (%s) from the source Docker host" % (name, source["Id"][:19]))
-    if check_mode:
-        return result
-    try:
-        # The save stream feeds the load request as it arrives (chunked upload): no temp file.
-        reply = target_api.load_image(source_api.get_image(name, chunk_size=chunk_size), quiet=True)
-        for chunk in reply or []:
-            if isinstance(chunk, dict) and chunk.get("error"):
-                raise DockerOperationError("loading %s failed: %s" % (name, chunk["error"]))
-    except APIError as exc:
-        raise DockerOperationError("copying %s between Docker hosts failed: %s" % (name, _api_message(exc)))
-    loaded = inspect_image(target_api, name)
-    if not loaded or loaded["Id"] != source["Id"]:
-        raise DockerOperationError("after loading, %s on the target is %s, not %s"
-                                   % (name, loaded and loaded["Id"], source["Id"]))
-    return result

@@ -24,9 +24,9 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     APIError,
     DockerOperationError,
     NotFound,
-    exec_in_container,
-    get_container,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, parse_dn
 

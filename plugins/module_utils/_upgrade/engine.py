@@ -49,8 +49,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     APIError,
     DockerOperationError,
     NotFound,
-    get_container,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.recreate import carried_over, create_spec
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
