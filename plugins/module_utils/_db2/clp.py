@@ -17,6 +17,7 @@ __metaclass__ = type
 import re
 import uuid
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 
@@ -68,7 +69,7 @@ class Db2Message:
         return dict(id=self.code, sqlcode=self.sqlcode, sqlstate=self.sqlstate, text=self.text)
 
 
-class Db2Error(Exception):
+class Db2Error(ActionFailed):
     """A Db2 command failed. Carries the Db2 message so that callers can show it as is."""
 
     def __init__(self, message, statement=None, rc=None, output="", db2_message=None):

@@ -11,6 +11,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import activate_statement
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error, parse_level
 
@@ -25,7 +26,7 @@ BIND_BENIGN = ("SQL0061W", "SQL0091N", "SQL0719N", "SQL0092N", "DB21034E")
 _CATALOG_QUERY = "SELECT VERSIONNUMBER FROM SYSIBM.SYSVERSIONS ORDER BY VERSION_TIMESTAMP DESC FETCH FIRST 1 ROWS ONLY"
 
 
-class PostUpgradeError(Exception):
+class PostUpgradeError(ActionFailed):
     """A post-upgrade command failed; the text names it and quotes Db2's answer."""
 
 

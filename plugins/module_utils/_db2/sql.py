@@ -24,6 +24,7 @@ __metaclass__ = type
 import re
 import traceback
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     RC_ERROR,
@@ -70,7 +71,7 @@ def check_database_name(name):
     return name.upper()
 
 
-class ApplyError(Exception):
+class ApplyError(ActionFailed):
     """A step failed; `done` lists the steps that had run (and were kept) before it."""
 
     def __init__(self, message, done):

@@ -17,6 +17,7 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
     InputError,
     fail_on_bad_params,
@@ -74,7 +75,7 @@ _SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|_PW$|^PW$|SECRET|TOKEN|CREDENTI
 MASK = "********"
 
 
-class DockerOperationError(Exception):
+class DockerOperationError(ActionFailed):
     """A Docker problem explained in one line for the user (no traceback needed)."""
 
 

@@ -13,10 +13,11 @@ __metaclass__ = type
 import functools
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import ldap
 
 
-class LdapError(Exception):
+class LdapError(ActionFailed):
     """An LDAP problem explained in one line for the user (no traceback needed)."""
 
 

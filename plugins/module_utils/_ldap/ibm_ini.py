@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, check_attribute_name, parse_dn
 
@@ -56,7 +57,7 @@ INI_OPTIONS = dict(
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:(\d{1,5}))?$")
 
 
-class LdapAuthError(Exception):
+class LdapAuthError(ActionFailed):
     """A problem explained in one line; `changed` says whether something was already written."""
 
 

@@ -20,6 +20,7 @@ import json
 import tarfile
 import time
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     APIError,
     DockerOperationError,
@@ -69,7 +70,7 @@ SERVER_OPTIONS = dict(
 )
 
 
-class LdapServerError(Exception):
+class LdapServerError(ActionFailed):
     pass
 
 

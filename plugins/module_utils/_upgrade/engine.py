@@ -21,6 +21,7 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     BackupInputError,
     activate_statement,
@@ -59,7 +60,7 @@ LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
 LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
-class UpgradeError(Exception):
+class UpgradeError(ActionFailed):
     def __init__(self, message, step=None):
         super(UpgradeError, self).__init__(message)
         self.step = step

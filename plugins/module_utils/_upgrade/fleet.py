@@ -17,6 +17,7 @@ import os
 import re
 from fnmatch import fnmatchcase
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
     describe_containers,
@@ -37,7 +38,7 @@ PATH_KEYS = ("ca_path", "client_cert", "client_key")
 CACHE_FORMAT = 1
 
 
-class FleetError(Exception):
+class FleetError(ActionFailed):
     """A problem with the inventory source, explained in one line."""
 
 
