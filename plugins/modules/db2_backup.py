@@ -23,6 +23,7 @@ description:
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
+  - db2ops.docker.db2_target
   - db2ops.docker.docker
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
@@ -34,10 +35,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  container:
-    description: Name of the running Db2 container.
-    type: str
-    required: true
   databases:
     description: Databases to back up; all cataloged databases when empty.
     type: list
@@ -115,10 +112,7 @@ commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
-    DATABASE_NAME,
     SAFE_PATH,
     BackupInputError,
     check_database,
@@ -127,69 +121,45 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     recent_images,
     run_backup,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
-    db2_facts,
-    instance_owner,
-    open_running_db2,
-)
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
-    DockerModuleClient,
-    DockerOperationError,
-    check_module_input,
-    docker_argument_spec,
-    failure_note,
-)
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.module import DATABASE_RULE, Db2Target, db2_target_module
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError
 
-
-DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
 PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
-            container=dict(type="str", required=True),
-            databases=dict(type="list", elements="str", default=[]),
-            mode=dict(type="str", choices=["offline", "online"], default="offline"),
-            path=dict(type="str", default="/database/backup"),
-            compress=dict(type="bool", default=False),
-            force_applications=dict(type="bool", default=False),
-            reuse_within=dict(type="int", default=0),
-            exec_timeout=dict(type="int", default=3600),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
+    module = db2_target_module(dict(
+        databases=dict(type="list", elements="str", default=[]),
+        mode=dict(type="str", choices=["offline", "online"], default="offline"),
+        path=dict(type="str", default="/database/backup"),
+        compress=dict(type="bool", default=False),
+        force_applications=dict(type="bool", default=False),
+        reuse_within=dict(type="int", default=0),
+    ), exec_timeout=3600, rules={"databases": DATABASE_RULE, "path": PATH_RULE})
     p = module.params
-    check_module_input(module, rules={"container": CONTAINER_NAME, "databases": DB2_NAME, "path": PATH_RULE})
-    docker = DockerModuleClient(module)
+    target = Db2Target(module)
     try:
         path = check_path(p["path"])
         wanted = [check_database(name) for name in p["databases"]]
-        inspect = open_running_db2(docker.api, p["container"])
-        facts = db2_facts(docker.api, inspect)
+        target.open()
+        facts = target.facts()
         unknown = sorted(set(wanted) - set(facts["databases"]))
         if unknown:
             raise BackupInputError("database %s is not cataloged in container %s (it has: %s)"
                                    % (", ".join(unknown), p["container"], ", ".join(facts["databases"]) or "none"))
         databases = wanted or facts["databases"]
-        clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
-        images = list_images(clp, path)
+        images = list_images(target.clp, path)
         reused = recent_images(images, databases, p["reuse_within"]) if p["reuse_within"] > 0 else {}
         todo = [d for d in databases if d not in reused]
-        backups, commands = run_backup(clp, todo, path, online=p["mode"] == "online", compress=p["compress"],
+        backups, commands = run_backup(target.clp, todo, path, online=p["mode"] == "online", compress=p["compress"],
                                        force_applications=p["force_applications"],
                                        reactivate=facts["active_databases"], check_mode=module.check_mode)
-        images = list_images(clp, path)
-    except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. %s" % (exc, failure_note(exc)))
-    except Db2Error as exc:
-        docker.fail("backup failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
+        images = list_images(target.clp, path)
+    except (BackupInputError, DockerOperationError, Db2Error) as exc:
+        target.fail_on(exc, doing="backup")
     finally:
-        docker.close()
+        target.close()
     module.exit_json(changed=bool(todo), backups=backups, reused=[reused[d] for d in sorted(reused)],
                      images=images, commands=commands)
 

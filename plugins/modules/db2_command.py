@@ -22,6 +22,7 @@ description:
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
+  - db2ops.docker.db2_target
   - db2ops.docker.docker
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
@@ -33,10 +34,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  container:
-    description: Name of the running Db2 container.
-    type: str
-    required: true
   statements:
     description:
       - CLP commands or SQL statements, one per item, without the C(;) terminator.
@@ -122,58 +119,37 @@ commands:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import DATABASE_NAME
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import mask_secrets
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import RC_ERROR, Db2Clp, Db2Error, mask_statement
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
-    MASK,
-    DockerModuleClient,
-    DockerOperationError,
-    check_module_input,
-    docker_argument_spec,
-    failure_note,
-)
-
-
-DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.module import DATABASE_RULE, Db2Target, db2_target_module
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError, failure_note
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
-            container=dict(type="str", required=True),
-            statements=dict(type="list", elements="str", required=True),
-            database=dict(type="str"),
-            stop_on_error=dict(type="bool", default=True),
-            secrets=dict(type="list", elements="str", default=[], no_log=True),
-            changed=dict(type="bool", default=True),
-            exec_timeout=dict(type="int", default=600),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    check_module_input(module, rules={"container": CONTAINER_NAME, "database": DB2_NAME},
-                       multiline=("statements",), not_empty=("container", "statements"))
+    module = db2_target_module(dict(
+        statements=dict(type="list", elements="str", required=True),
+        database=dict(type="str"),
+        stop_on_error=dict(type="bool", default=True),
+        secrets=dict(type="list", elements="str", default=[], no_log=True),
+        changed=dict(type="bool", default=True),
+    ), exec_timeout=600, rules={"database": DATABASE_RULE}, multiline=("statements",),
+        not_empty=("container", "statements"))
     p = module.params
     statements = list(p["statements"])
     if p["database"]:
         statements = ["CONNECT TO %s" % p["database"]] + statements + ["CONNECT RESET"]
     commands = [mask_statement(s, p["secrets"]) for s in statements]
-    docker = DockerModuleClient(module)
+    db2 = Db2Target(module)
+    docker = db2.docker
     try:
-        inspect = open_running_db2(docker.api, p["container"])
+        db2.open()
         if module.check_mode:
             module.exit_json(changed=p["changed"], results=[], commands=commands)
-        clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
-        results = clp.run_script(statements, stop_on_error=p["stop_on_error"], secrets=p["secrets"])
+        results = db2.clp.run_script(statements, stop_on_error=p["stop_on_error"], secrets=p["secrets"])
     except Db2Error as exc:
-        docker.fail(one_line(mask(str(exc), p["secrets"])), commands=commands, db2_message=exc.code,
+        docker.fail(one_line(mask_secrets(str(exc), p["secrets"])), commands=commands, db2_message=exc.code,
                     sqlcode=exc.sqlcode,
-                    output=mask(exc.output, p["secrets"]))
+                    output=mask_secrets(exc.output or "", p["secrets"]))
     except DockerOperationError as exc:
         docker.fail("%s. %s" % (exc, failure_note(exc, "Nothing was run.")), commands=commands)
     finally:
@@ -181,12 +157,12 @@ def main():
     out = []
     for item in results:
         entry = item.as_dict()
-        entry["output"] = mask(entry["output"], p["secrets"])
+        entry["output"] = mask_secrets(entry["output"] or "", p["secrets"])
         out.append(entry)
     failed = [item for item in results if item.rc >= RC_ERROR]
     if failed:
         first = Db2Clp.error_for(failed[0])
-        module.fail_json(msg=one_line(mask(str(first), p["secrets"])), changed=p["changed"], results=out,
+        module.fail_json(msg=one_line(mask_secrets(str(first), p["secrets"])), changed=p["changed"], results=out,
                          commands=commands)
     module.exit_json(changed=p["changed"], results=out, commands=commands)
 
@@ -194,13 +170,6 @@ def main():
 def one_line(text):
     """A failure message on one line: a multi-line statement is echoed in it."""
     return " ".join(text.split())
-
-
-def mask(text, secrets):
-    for secret in secrets:
-        if secret:
-            text = (text or "").replace(secret, MASK)
-    return text
 
 
 if __name__ == "__main__":

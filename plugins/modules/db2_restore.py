@@ -23,6 +23,7 @@ description:
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
+  - db2ops.docker.db2_target
   - db2ops.docker.docker
   - db2ops.docker.attributes
   - db2ops.docker.attributes.actiongroup_db2
@@ -34,10 +35,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  container:
-    description: Name of the running Db2 container.
-    type: str
-    required: true
   database:
     description: The database whose backup image to restore (the alias in the image file name).
     type: str
@@ -104,10 +101,7 @@ commands:
 """
 
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
-    DATABASE_NAME,
     SAFE_PATH,
     TIMESTAMP,
     BackupInputError,
@@ -118,57 +112,35 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     run_restore,
     select_image,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
-    db2_facts,
-    instance_owner,
-    open_running_db2,
-)
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
-    DockerModuleClient,
-    DockerOperationError,
-    check_module_input,
-    docker_argument_spec,
-    failure_note,
-)
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.module import DATABASE_RULE, Db2Target, db2_target_module
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError
 
-
-DB2_NAME = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
 PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
 TIMESTAMP_RULE = (r"[0-9]{14}|latest", "a backup timestamp YYYYMMDDhhmmss or latest")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
-            container=dict(type="str", required=True),
-            database=dict(type="str", required=True),
-            timestamp=dict(type="str", required=True),
-            path=dict(type="str", default="/database/backup"),
-            into=dict(type="str"),
-            replace_existing=dict(type="bool", default=False),
-            force_applications=dict(type="bool", default=False),
-            exec_timeout=dict(type="int", default=3600),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
+    module = db2_target_module(dict(
+        database=dict(type="str", required=True),
+        timestamp=dict(type="str", required=True),
+        path=dict(type="str", default="/database/backup"),
+        into=dict(type="str"),
+        replace_existing=dict(type="bool", default=False),
+        force_applications=dict(type="bool", default=False),
+    ), exec_timeout=3600, rules={"database": DATABASE_RULE, "into": DATABASE_RULE, "timestamp": TIMESTAMP_RULE,
+                                 "path": PATH_RULE})
     p = module.params
-    check_module_input(module, rules={"container": CONTAINER_NAME, "database": DB2_NAME, "into": DB2_NAME,
-                                      "timestamp": TIMESTAMP_RULE, "path": PATH_RULE})
-    docker = DockerModuleClient(module)
+    db2 = Db2Target(module)
     try:
         path = check_path(p["path"])
         database = check_database(p["database"])
         into = check_database(p["into"]) if p["into"] else None
         if p["timestamp"] != "latest" and not TIMESTAMP.fullmatch(p["timestamp"]):
             raise BackupInputError("timestamp %r is neither YYYYMMDDhhmmss nor 'latest'" % p["timestamp"])
-        inspect = open_running_db2(docker.api, p["container"])
-        facts = db2_facts(docker.api, inspect)
-        clp = Db2Clp(docker.api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
-        image = select_image(list_images(clp, path), database, p["timestamp"])
+        db2.open()
+        facts = db2.facts()
+        image = select_image(list_images(db2.clp, path), database, p["timestamp"])
         if image is None:
             raise BackupInputError("no backup image of %s taken at %s in %s of container %s"
                                    % (database, p["timestamp"], path, p["container"]))
@@ -177,21 +149,19 @@ def main():
             raise BackupInputError("database %s exists in container %s: restoring %s into it would replace all its "
                                    "data; set replace_existing=true to overwrite it" % (target, p["container"], database))
         rolled_forward, commands = run_restore(
-            clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
+            db2.clp, database, path, image["timestamp"], into=into, target_exists=target in facts["databases"],
             force_applications=p["force_applications"], check_mode=module.check_mode)
         if not module.check_mode and target in facts["active_databases"]:
             commands.append(activate_statement(target))
             try:
-                clp.run(activate_statement(target))
+                db2.clp.run(activate_statement(target))
             except (Db2Error, DockerOperationError) as exc:  # the restore itself is done: say so
-                docker.fail("restored %s from the image of %s, but activating it again failed: %s"
-                            % (target, image["timestamp"], exc), changed=True, commands=commands)
-    except (BackupInputError, DockerOperationError) as exc:
-        docker.fail("%s. %s" % (exc, failure_note(exc)))
-    except Db2Error as exc:
-        docker.fail("restore failed: %s" % exc, db2_message=exc.code, sqlcode=exc.sqlcode)
+                db2.docker.fail("restored %s from the image of %s, but activating it again failed: %s"
+                                % (target, image["timestamp"], exc), changed=True, commands=commands)
+    except (BackupInputError, DockerOperationError, Db2Error) as exc:
+        db2.fail_on(exc, doing="restore")
     finally:
-        docker.close()
+        db2.close()
     module.exit_json(changed=True, commands=commands, restored=dict(
         database=database, into=target, timestamp=image["timestamp"], file=image["file"],
         rolled_forward=rolled_forward))
