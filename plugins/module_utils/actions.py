@@ -15,6 +15,18 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+MASK = "********"
+
+
+def mask_secrets(text, secrets):
+    """`text` with every non-empty secret replaced by ********, longest first (a secret that
+    contains another is masked whole). None stays None."""
+    if text is None:
+        return None
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
 
 class ActionFailed(Exception):
     """Base of the collection's one-line errors.

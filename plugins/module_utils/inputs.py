@@ -25,8 +25,11 @@ MAX_MULTILINE = 1024 * 1024
 
 # OS user names (instance owners, users in images): useradd's portable rule, 30 characters as Db2 allows.
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,29}$")
-# Docker's container name rule (daemon/names: validContainerNamePattern); a container id fits it too.
-CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# Docker's container name rule (daemon/names: validContainerNamePattern), for names the collection gives;
+# a container id fits it too.
+CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}")
+# A container to look up: a name, an id or an id prefix (one character is a valid prefix).
+CONTAINER_REF = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -288,6 +288,15 @@ dockerfile:
   description: The rendered Dockerfile (it holds no secret).
   returned: when building
   type: str
+commands:
+  description:
+    - The Docker commands run, or that would run in check mode, as a user would type them (C(docker build),
+      C(docker tag), C(docker save | docker load) for O(copy_from)).
+  returned: always
+  type: list
+  elements: str
+  sample: ["docker build --label db2ops.image.hash=3f2a... --label db2ops.image.base=icr.io/db2_community/db2:11.5.8.0
+            <context: Dockerfile FROM icr.io/db2_community/db2:11.5.8.0>", "docker tag sha256:0c1d2e3f4a5b custom:11.5.8.0"]
 actions:
   description: What was done (or would be, in check mode).
   returned: always

@@ -126,6 +126,14 @@ removed:
   returned: always
   type: list
   elements: str
+commands:
+  description:
+    - The LDAP operations sent, or that would be sent in check mode, one line each (LDIF change type, DN,
+      attribute names; never values).
+  returned: always
+  type: list
+  elements: str
+  sample: ["modify cn=db2inst1,ou=Users,dc=example,dc=org: replace loginShell"]
 operations:
   description: The LDAP operations sent (or that would be), in order, with attribute names but no values.
   returned: always

@@ -125,6 +125,9 @@ def test_check_mode_diff_then_a_changed_file_rebuilds(tmp_path, built, docker_cl
     args = image_args(name, script="echo '(*) hello again'")
     _proc, planned = run_module(tmp_path, "db2_image", args, check=True, diff=True)
     assert planned["changed"] is True and planned["image_id"] is None
+    # check mode names the Docker commands a real run would send
+    assert [c.split()[:2] for c in planned["commands"]] == [["docker", "build"], ["docker", "tag"]]
+    assert planned["commands"][1].endswith(" " + name)
     assert docker_client.images.get(name).id == before_id, "check mode must build nothing"
     before, after = planned["diff"]["before"], planned["diff"]["after"]
     assert before == first["dockerfile"] and before != after
@@ -133,6 +136,7 @@ def test_check_mode_diff_then_a_changed_file_rebuilds(tmp_path, built, docker_cl
     _proc, rebuilt = run_module(tmp_path, "db2_image", args)
     assert rebuilt["changed"] is True and rebuilt["image_id"] != before_id
     assert any("build context changed" in a for a in rebuilt["actions"])
+    assert rebuilt["commands"][1] == "docker tag %s %s" % (rebuilt["image_id"][:19], name)
     _proc, again = run_module(tmp_path, "db2_image", args)
     assert again["changed"] is False
     # back to the module fixture's content for the other tests

@@ -163,8 +163,16 @@ def test_started_at_epoch():
 def test_split_facts_sections():
     mark = "@@DB2OPS-FACTS"
     text = "%s db2level\nDB21085I ...\n%s rc=0\n%s active\nSQL1611W  none\n%s rc=2\n" % (mark, mark, mark, mark)
-    assert db2_container.split_sections(text) == {
+    assert docker_exec.split_sections(text, mark) == {
         "db2level": {"output": "DB21085I ...", "rc": 0}, "active": {"output": "SQL1611W  none", "rc": 2}}
+
+
+def test_sections_without_status_keep_their_lines_and_an_rc_line_outside_a_section_is_data():
+    mark = "@@DB2OPS-USER"
+    text = "noise\n%s passwd\nu:x:1:1::/h:/bin/sh\n%s known-groups\ng1:1\ng2:2\n%s end\n" % (mark, mark, mark)
+    assert docker_exec.split_sections(text, mark) == {
+        "passwd": {"output": "u:x:1:1::/h:/bin/sh", "rc": None},
+        "known-groups": {"output": "g1:1\ng2:2", "rc": None}, "end": {"output": "", "rc": None}}
 
 
 def test_storage_usage():

@@ -6,6 +6,7 @@ import hashlib
 import ldap
 import pytest
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap import (
     connection as ldap_connection,
     directory as ldap_directory,
@@ -215,7 +216,7 @@ def test_new_user_is_one_add_with_a_hashed_password_and_masked_diff():
     assert kind == "add" and attrs["uid"] == [b"db2inst1"] and attrs["cn"] == [b"db2inst1"]
     assert attrs["objectClass"] == [b"top", b"posixAccount", b"inetOrgPerson"]
     assert ldap_passwords.verify_password("pw1", attrs["userPassword"][0]) is True
-    assert plan.after[DN]["userPassword"] == ldap_connection.MASK + " (new)"
+    assert plan.after[DN]["userPassword"] == MASK + " (new)"
     assert "pw1" not in repr(plan.result()) + repr(plan.diff())
 
 
@@ -242,8 +243,11 @@ def test_only_the_changed_attributes_and_password_are_modified():
     assert kind == "modify" and plan.updated == [DN]
     assert [(op, name) for op, name, _v in mods] == [(ldap.MOD_REPLACE, "loginShell"), (ldap.MOD_REPLACE, "userPassword")]
     assert ldap_passwords.verify_password("new-pw", mods[1][2][0]) is True
-    assert plan.before[DN] == {"loginShell": ["/bin/bash"], "userPassword": ldap_connection.MASK}
-    assert plan.after[DN] == {"loginShell": ["/bin/ksh"], "userPassword": ldap_connection.MASK + " (new)"}
+    assert plan.before[DN] == {"loginShell": ["/bin/bash"], "userPassword": MASK}
+    assert plan.after[DN] == {"loginShell": ["/bin/ksh"], "userPassword": MASK + " (new)"}
+    # The one `commands` list every module returns: names the attributes, never a value.
+    assert plan.result()["commands"] == ["modify %s: replace loginShell, replace userPassword" % DN]
+    assert "new-pw" not in repr(plan.result())
 
 
 def test_on_create_never_touches_an_existing_password_and_unknown_schemes_are_replaced():
@@ -258,6 +262,7 @@ def test_absent_deletes_existing_and_ignores_missing():
     plan = plan_users([stored(DN, **DB2INST1)], users=[{"uid": "db2inst1", "state": "absent"},
                                                        {"uid": "gone", "state": "absent"}])
     assert plan.ops == [("delete", DN, None)] and plan.removed == [DN]
+    assert plan.result()["commands"] == ["delete %s" % DN]
 
 
 def test_extra_attributes_replace_and_empty_list_removes():

@@ -17,8 +17,7 @@ __metaclass__ = type
 import re
 import uuid
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK, ActionFailed, mask_secrets
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 
 # Db2 message ids: a product prefix, 4-5 digits, a severity letter (I info, W warning,
@@ -209,10 +208,7 @@ def active_databases(text):
 
 def mask_statement(statement, secrets=()):
     """A statement fit for results and logs: known secrets and `USING <password>` masked."""
-    masked = statement
-    for secret in secrets:
-        if secret:
-            masked = masked.replace(secret, MASK)
+    masked = mask_secrets(statement, secrets)
     # A delimited password ("a b") is masked whole, not up to its first blank.
     return re.sub(r"(?i)(\b(?:connect|attach)\b.*?\busing\s+)(\"[^\"]*\"?|\S+)", r"\1" + MASK, masked)
 

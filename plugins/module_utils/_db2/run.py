@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     DEFAULT_STORAGE_DIR,
     container_summary,
@@ -25,16 +26,14 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     wait_until_ready,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    MASK,
     DockerOperationError,
     env_dict,
     is_secret_env_name,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, require_match
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import CONTAINER_NAME, InputError, require_match
 
 PASSWORD_ENV = "%s_PASSWORD"
-_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}"
 _INSTANCE = r"[a-z][a-z0-9]{0,7}"  # IBM: instance names are at most 8 characters
 _DATABASE = r"[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}"
 _VOLUME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
@@ -71,7 +70,7 @@ class Db2ContainerRun:
 
     def check_input(self):
         p = self.p
-        require_match(_NAME, p["name"], "name", "a container name (letters, digits, _ . -)")
+        require_match(CONTAINER_NAME, p["name"], "name", "a container name (letters, digits, _ . -)")
         require_match(_INSTANCE, p["instance"], "instance", "an instance name (1-8 lower-case letters and digits)")
         if p.get("database"):
             require_match(_DATABASE, p["database"], "database", "a Db2 database name (1-8 characters)")

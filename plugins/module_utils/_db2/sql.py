@@ -24,7 +24,7 @@ __metaclass__ = type
 import re
 import traceback
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, mask_secrets
 from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     RC_ERROR,
@@ -189,7 +189,7 @@ class IbmDbSession:
             self.conn = self.db.connect(";".join(parts) + ";", "", "")
         except Exception as exc:
             raise Db2Error("cannot connect to database %s at %s:%d: %s"
-                           % (self.database, host, port, _mask(str(exc), password)))
+                           % (self.database, host, port, mask_secrets(str(exc), [password])))
         self.db.autocommit(self.conn, self.db.SQL_AUTOCOMMIT_OFF)
 
     def _query(self, sql, params=()):
@@ -266,7 +266,3 @@ class IbmDbSession:
 
     def close(self):
         self.db.close(self.conn)
-
-
-def _mask(text, secret):
-    return text.replace(secret, "********") if secret else text

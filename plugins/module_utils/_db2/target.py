@@ -32,6 +32,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers i
     started_at_epoch,
     wait_for_log,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import split_sections
 
 # IBM's images (ibmcom/db2, icr.io/db2_community/db2, store/ibmcorp/db2_developer_c) start
 # /var/db2_setup/lib/setup_db2_instance.sh and keep the instance under $STORAGE_DIR.
@@ -169,24 +170,6 @@ def container_summary(inspect):
     )
 
 
-def split_sections(text):
-    sections = {}
-    name = None
-    for line in text.splitlines():
-        if line.strip().startswith(_SECTION + " "):
-            token = line.strip()[len(_SECTION) + 1:]
-            if token.startswith("rc="):
-                sections[name]["rc"] = int(token[3:] or 0)
-                name = None
-            else:
-                name = token
-                sections[name] = dict(output=[], rc=None)
-            continue
-        if name:
-            sections[name]["output"].append(line)
-    return dict((key, dict(output="\n".join(v["output"]), rc=v["rc"])) for key, v in sections.items())
-
-
 def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
     """Db2-side facts from one exec: db2level, instance state, active and cataloged databases;
     optionally the backup images under backup_path and the authentication plug-ins (dbm cfg)."""
@@ -196,7 +179,7 @@ def db2_facts(api, inspect, timeout=120, backup_path=None, auth=False):
     if result.rc != 0 and "unable to find user" in (result.stdout + result.stderr):
         raise NotDb2Container("container %s has no instance owner %s yet (setup not run?)"
                               % (container_name(inspect), clp.instance))
-    sections = split_sections(result.stdout)
+    sections = split_sections(result.stdout, _SECTION)
     level = parse_db2level(sections.get("db2level", {}).get("output", ""))
     if level is None:
         raise NotDb2Container("container %s did not answer db2level as Db2 does: %s"

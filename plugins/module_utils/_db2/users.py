@@ -18,14 +18,15 @@ __metaclass__ = type
 import re
 import shlex
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     container_name,
     instance_owner,
     require_db2_container,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container, split_sections
 from ansible_collections.db2ops.docker.plugins.module_utils._image.build import USER_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.sha_crypt import hash_password, verify_password
 
@@ -60,21 +61,10 @@ class PartialChange(DockerOperationError):
     changed = True
 
 
-def parse_sections(text):
-    sections, name = {}, None
-    for line in text.splitlines():
-        if line.startswith(_MARK + " "):
-            name = line[len(_MARK) + 1:]
-            sections[name] = []
-        elif name:
-            sections[name].append(line)
-    return sections
-
-
 def read_user(api, container_id, name, uid=None, groups=()):
     cmd = ["/bin/sh", "-c", READ_SCRIPT, "sh", name, "" if uid is None else str(uid)] + list(groups)
     result = exec_in_container(api, container_id, cmd, user="root", timeout=60)
-    sections = parse_sections(result.stdout)
+    sections = dict((name, part["output"].splitlines()) for name, part in split_sections(result.stdout, _MARK).items())
     if "end" not in sections:
         raise DockerOperationError("could not read the users of container %s: %s"
                                    % (container_id[:12], (result.stdout + result.stderr).strip()[-300:]))

@@ -17,8 +17,9 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK, ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
+    CONTAINER_REF,
     InputError,
     fail_on_bad_params,
     require_match,
@@ -72,7 +73,6 @@ DOCKER_COMMON_ARGS = dict(
 DOCKER_REQUIRED_TOGETHER = [["client_cert", "client_key"]]
 
 _SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|_PW$|^PW$|SECRET|TOKEN|CREDENTIAL|_KEY$|APIKEY)", re.I)
-MASK = "********"
 
 
 class DockerOperationError(ActionFailed):
@@ -239,7 +239,7 @@ def short_text(text, limit=300):
 
 
 # Name rules of the Docker-side options (full matches through inputs.require_match).
-CONTAINER_NAME = (r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", "a container name or id (letters, digits, _ . -)")
+CONTAINER_NAME = (CONTAINER_REF, "a container name or id (letters, digits, _ . -)")
 CONTAINER_GLOB = (r"[A-Za-z0-9*?\[][A-Za-z0-9_.*?\[\]!-]{0,254}", "a container name or glob pattern")
 IMAGE_NAME = (r"[A-Za-z0-9][A-Za-z0-9_./:@-]{0,254}", "an image reference like repo/name:tag")
 DOCKER_HOST = (r"(unix|tcp|http|https)://[A-Za-z0-9_.:/@\[\]%-]+|[A-Za-z0-9_.-]+(:[0-9]+)?",

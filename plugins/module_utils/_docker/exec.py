@@ -123,3 +123,22 @@ def _timeout_message(container_id, timeout):
     return ("the command in container %s did not finish within %ss; it was started and may still be running in "
             "the container (a docker exec cannot be stopped from outside), so its outcome is unknown"
             % (container_id[:12], timeout))
+
+
+def split_sections(text, marker):
+    """Output of a script that prints `<marker> <name>` before each part (and, optionally,
+    `<marker> rc=<status>` after it) -> {name: dict(output=text, rc=status or None)}."""
+    sections, name = {}, None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(marker + " "):
+            token = stripped[len(marker) + 1:]
+            if token.startswith("rc=") and name is not None:
+                sections[name]["rc"] = int(token[3:] or 0)
+                name = None
+            else:
+                name = token
+                sections[name] = dict(output=[], rc=None)
+        elif name is not None:
+            sections[name]["output"].append(line)
+    return dict((key, dict(output="\n".join(v["output"]), rc=v["rc"])) for key, v in sections.items())

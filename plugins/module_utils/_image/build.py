@@ -421,7 +421,7 @@ class ImageBuilder:
     def run(self):
         plan = self.plan()
         current = plan["current"]
-        result = dict(changed=False, image=plan["name"], hash=plan["digest"], actions=[],
+        result = dict(changed=False, image=plan["name"], hash=plan["digest"], actions=[], commands=[],
                       dockerfile=plan["dockerfile"], base_image_id=plan["base"]["Id"])
         before = plan["current_labels"].get(LABEL_DOCKERFILE, "") if current else ""
         result["diff"] = dict(before=before, after=plan["dockerfile"],
@@ -435,7 +435,10 @@ class ImageBuilder:
             else "build context changed" if plan["current_labels"].get(LABEL_HASH) else "not built by db2_image")
         result["changed"] = True
         result["actions"].append("build %s from %s (%s)" % (plan["name"], plan["base_ref"], reason))
+        result["commands"].append("docker build --label %s=%s --label %s=%s <context: Dockerfile FROM %s>"
+                                  % (LABEL_HASH, plan["digest"], LABEL_BASE, plan["base_ref"], plan["base_ref"]))
         if self.check_mode:
+            result["commands"].append("docker tag <the new image> %s" % plan["name"])
             result["image_id"] = None
             return result
         labels = {LABEL_HASH: plan["digest"], LABEL_DOCKERFILE: plan["dockerfile"],
@@ -451,6 +454,7 @@ class ImageBuilder:
         if self.params.get("users"):
             result["removed_stage_images"] = remove_stage_images(self.api, steps, image_id, keep)
         repo, tag = split_name(plan["name"])
+        result["commands"].append("docker tag %s %s" % (image_id[:19], plan["name"]))
         try:
             self.api.tag(image_id, repo, tag, force=True)
         except APIError as exc:

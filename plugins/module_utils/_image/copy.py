@@ -24,11 +24,12 @@ def copy_image(source_api, target_api, name, check_mode=False, chunk_size=1024 *
     if source is None:
         raise ImageInputError("image %s is not on the source Docker host" % name)
     target = inspect_image(target_api, name)
-    result = dict(changed=False, image=name, image_id=source["Id"], actions=[])
+    result = dict(changed=False, image=name, image_id=source["Id"], actions=[], commands=[])
     if target and target["Id"] == source["Id"]:
         return result
     result["changed"] = True
     result["actions"].append("load %s (%s) from the source Docker host" % (name, source["Id"][:19]))
+    result["commands"].append("docker save %s | docker load  (source host -> this host)" % name)
     if check_mode:
         return result
     try:

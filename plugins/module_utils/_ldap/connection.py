@@ -28,7 +28,6 @@ from ansible_collections.db2ops.docker.plugins.module_utils._ldap.schema import 
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import fail_on_bad_params
 
 
-MASK = "********"
 PAGE_SIZE = 500  # slapd's default size limit for non-root binds is 500 entries per page
 
 # The connection contract shared by every LDAP module; documented in doc_fragments/ldap.py.

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import mask_secrets
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import (
     CLIENT_PLUGIN,
@@ -28,7 +29,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import 
     parse_dbm_cfg,
     uses_ldap,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK, DockerOperationError
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, check_params, require_match
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.ibm_ini import (
     LIMITS,
@@ -37,6 +38,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._ldap.ibm_ini import
     mask_ini,
     render_ini,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import split_sections
 
 KEYWORD_PARAMS = ("AUTHENTICATION", "SRVCON_AUTH")
 AUTH_TYPES = ["SERVER", "SERVER_ENCRYPT", "SERVER_ENCRYPT_AES", "CLIENT", "DATA_ENCRYPT", "DATA_ENCRYPT_CMP"]
@@ -92,17 +94,6 @@ def fingerprint(ini_text, dbm):
 # ---------------------------------------------------------------------------------------------
 # The instance
 
-def split_sections(text):
-    sections, name = {}, None
-    for line in text.splitlines(True):
-        if line.startswith(_SECTION + " "):
-            name = line[len(_SECTION) + 1:].strip()
-            sections[name] = ""
-        elif name is not None:
-            sections[name] += line
-    return sections
-
-
 _READ_SCRIPT = "; ".join((
     'ini="${DB2LDAPSecurityConfig:-$HOME/sqllib/cfg/IBMLDAPSecurity.ini}"',
     'echo "%(s)s path"; echo "$ini"',
@@ -120,7 +111,7 @@ class Instance:
     def __init__(self, clp):
         self.clp = clp
         result = clp.shell(_READ_SCRIPT)
-        sections = split_sections(result.stdout)
+        sections = dict((name, part["output"]) for name, part in split_sections(result.stdout, _SECTION).items())
         if "dbm" not in sections or "(SRVCON_PW_PLUGIN)" not in sections["dbm"]:
             raise LdapAuthError("cannot read the dbm cfg of instance %s: %s"
                                 % (clp.instance, " ".join((result.stdout + result.stderr).split())[-300:]))
@@ -248,9 +239,7 @@ def secret_pieces(password):
 
 
 def mask_secret(text, password):
-    for piece in secret_pieces(password):
-        text = text.replace(piece, MASK)
-    return text
+    return mask_secrets(text, secret_pieces(password))
 
 
 def verify_login(clp, database, user, password):

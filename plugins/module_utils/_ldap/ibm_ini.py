@@ -13,8 +13,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import MASK
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK, ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, check_attribute_name, parse_dn
 
 

@@ -12,6 +12,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import ldap
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import (
     LdapError,
@@ -21,7 +22,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import (
     rdn_filter,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import hash_password, verify_password
-from ansible_collections.db2ops.docker.plugins.module_utils._ldap.connection import MASK, describe_error, search_any
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap.connection import describe_error, search_any
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.schema import IA5_SYNTAX, INTEGER_SYNTAX
 
 
@@ -185,9 +186,21 @@ class Plan:
             result.append(item)
         return result
 
+    def commands(self):
+        """The operations as one line each, LDIF's change types with attribute names, no values."""
+        lines = []
+        for item in self.operations():
+            if item["op"] == "modify":
+                lines.append("modify %s: %s" % (item["dn"], ", ".join("%s %s" % tuple(c) for c in item["changes"])))
+            elif item["op"] == "add":
+                lines.append("add %s: %s" % (item["dn"], ", ".join(item["attributes"])))
+            else:
+                lines.append("%s %s" % (item["op"], item["dn"]))
+        return lines
+
     def result(self):
         return dict(changed=self.changed, created=self.created, updated=self.updated, removed=self.removed,
-                    operations=self.operations())
+                    operations=self.operations(), commands=self.commands())
 
     def diff(self):
         return dict(before=self.before, after=self.after)
