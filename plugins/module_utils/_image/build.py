@@ -5,22 +5,9 @@
 image (Dockerfile + scripts + files), hash it, and build it through the Engine API only when
 the tag does not already carry that hash.
 
-How the start hook attaches (and why it survives base image updates): the rendered image does
-not replace any of IBM's files. Its ENTRYPOINT is /var/db2ops/entrypoint.sh, which runs the
-base image's own ENTRYPOINT + CMD (read from the base image's config at build time) with its
-stdout through a pipe. When the base logs `(*) Setup has completed.` — the line every user of
-these images waits for — the wrapper holds that line back, runs the start hooks (group
-memberships, the TEXT_SEARCH toggle, the cookbook's activate_dbs.sh as the instance owner) and
-only then passes the line on. So "ready" means "databases active", while IBM's setup script,
-db2_common_functions and /var/custom stay exactly as each new base level ships them; the
-cookbook's way (copying a patched setup_db2_instance.sh) silently reverts every IBM fix on
-the next base level.
-
-Users are created in a build stage of their own (the classic builder of the Docker 20.10 API
-has no build secrets): the password hashes reach that stage as a context file, and the final
-stage only copies /etc/passwd, group, shadow and gshadow from it, so neither the plaintext nor
-the hash appears in `docker history` or the image config. The stage's cache images are removed
-after the build.
+The image replaces none of IBM's files: its entrypoint wraps the base image's own and runs the start
+hooks when the base logs `(*) Setup has completed.`; users are made in a build stage of their own so no
+password or hash reaches `docker history`. Why, and how: docs/extended-images.md.
 
 PRIVATE to the db2ops.docker collection: not a public API, it may change in any release.
 """
