@@ -8,6 +8,7 @@
 #   tests/images/build.sh base       # only the base image
 #   tests/images/build.sh standin    # base + the Db2 stand-in levels and fault variants
 #   tests/images/build.sh openldap   # base + the OpenLDAP test image
+#   tests/images/build.sh phpldapadmin  # base + the phpLDAPadmin test image (apt from the Debian mirror)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -84,14 +85,19 @@ build_openldap() {
   build_context "db2ops/openldap:test" "$here/openldap"
 }
 
+build_phpldapadmin() {
+  build_context "db2ops/phpldapadmin:test" "$here/phpldapadmin"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(standin openldap)
+[ ${#targets[@]} -gt 0 ] || targets=(standin openldap phpldapadmin)
 build_base
 for t in "${targets[@]}"; do
   case "$t" in
     base) ;;
     standin) build_standin ;;
     openldap) build_openldap ;;
-    *) echo "unknown target: $t (base, standin, openldap)" >&2; exit 2 ;;
+    phpldapadmin) build_phpldapadmin ;;
+    *) echo "unknown target: $t (base, standin, openldap, phpldapadmin)" >&2; exit 2 ;;
   esac
 done
