@@ -16,7 +16,8 @@ import pytest
 
 from browser import CHROMIUM
 from daemons import make_tls_material
-from ldap_server import ADMIN, ADMIN_PW, BASE, slapd, ous  # noqa: F401 (fixtures)
+from ldap_server import ADMIN, ADMIN_PW, BASE
+from ldap_server import ous, slapd  # noqa: F401 pylint: disable=unused-import
 from phpldapadmin import CERTS_DIR, PhpLdapAdmin, build_image, cert_mounts, fetch, wait_ready
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup-system.sh)")

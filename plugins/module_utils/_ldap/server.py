@@ -76,17 +76,20 @@ class LdapServerError(ActionFailed):
 
 # Values that become Docker object names, host names, file names in the image, or environment
 # that the image's setup scripts put into LDIF: full-match rules, checked before Docker is asked.
-_DOCKER_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+# DOCKER_NAME, HOST_NAME and IMAGE_REF also serve the phpLDAPadmin container (admin_ui.py).
+DOCKER_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"
+HOST_NAME = r"[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,62}))*"
+IMAGE_REF = (r"([A-Za-z0-9.-]+(:\d{1,5})?/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+             r"(@sha256:[0-9a-f]{64})?")
 _RULES = (
-    ("name", _DOCKER_NAME, "a Docker container name (letters, digits, _ . -)"),
-    ("network", _DOCKER_NAME, "a Docker network name (letters, digits, _ . -)"),
+    ("name", DOCKER_NAME, "a Docker container name (letters, digits, _ . -)"),
+    ("network", DOCKER_NAME, "a Docker network name (letters, digits, _ . -)"),
     ("hostname", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a host name"),
-    ("aliases", r"[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,62}))*", "a host name"),
+    ("aliases", HOST_NAME, "a host name"),
     ("domain", r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", "a DNS domain"),
     ("readonly_user", r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "a user name (letters, digits, _ . -)"),
     ("published_ports", r"(\d{1,3}(\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}", "[ip:]host_port:container_port"),
-    ("image", r"([A-Za-z0-9.-]+(:\d{1,5})?/)?[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-              r"(@sha256:[0-9a-f]{64})?", "an image reference (name[:tag][@digest])"),
+    ("image", IMAGE_REF, "an image reference (name[:tag][@digest])"),
 )
 
 
@@ -159,7 +162,7 @@ def config_hash(params, env):
     return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _tar(files, owner):
+def tar_files(files, owner):
     """A tar of {path: text}, files 0400 owned by `owner`, directories 0755."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -285,7 +288,7 @@ class LdapServer:
             raise LdapServerError("image %s is not on the Docker host; pull or build it first" % p["image"])
         files = dict(("%s/%s" % (SECRETS_DIR, name), value) for name, value in secrets.items())
         files.update(("%s/%s" % (style["ldif_dir"], item["name"]), item["content"]) for item in p["bootstrap_ldif"])
-        self.api.put_archive(created["Id"], "/", _tar(files, style["secret_owner"]))
+        self.api.put_archive(created["Id"], "/", tar_files(files, style["secret_owner"]))
         self.api.start(created["Id"])
 
     def _wait_bind(self, container_id, base):
