@@ -18,6 +18,7 @@ import ldap.dn
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.db2ops.docker.plugins.modules import (
+    db2_ldap_admin_ui,
     db2_ldap_auth,
     db2_ldap_directory,
     db2_ldap_group,
@@ -43,7 +44,7 @@ HOSTILE = {
 TEXT = {"semicolon", "quotes", "subshell", "template", "non_ascii"}  # data where the value is free text
 USER_PW = "Pw-bad-input-9"
 MODULES = {"user": db2_ldap_user, "group": db2_ldap_group, "directory": db2_ldap_directory,
-           "server": db2_ldap_server, "auth": db2_ldap_auth}
+           "server": db2_ldap_server, "auth": db2_ldap_auth, "ui": db2_ldap_admin_ui}
 
 
 def set_path(args, path, value):
@@ -195,6 +196,8 @@ DOCKER_CASES = [
     ("auth", "ldap_host.0", GATE_ONLY), ("auth", "user_basedn", GATE_ONLY), ("auth", "search_dn", GATE_ONLY),
     ("auth", "search_pw", GATE_ONLY), ("auth", "network", GATE_ONLY), ("auth", "container", GATE_ONLY),
     ("auth", "verify_database", NAME_RULED), ("auth", "group_basedn", GATE_ONLY),
+    ("ui", "name", NAME_RULED), ("ui", "network", NAME_RULED), ("ui", "ldap_host", NAME_RULED),
+    ("ui", "image", NAME_RULED), ("ui", "bind_address", NAME_RULED), ("ui", "certificate", NAME_RULED),
 ]
 
 
@@ -206,6 +209,10 @@ def docker_base(module, tag):
                 "image": "db2ops/openldap:test", "env_style": "ours", "organisation": "Example",
                 "base_dn": BASE, "admin_password": "Adm-pw-bad-1",
                 "bootstrap_ldif": [{"name": "50-x.ldif", "content": "dn: ou=X,dc=example,dc=org\n"}]}
+    if module == "ui":
+        return {"name": "db2ops-t-badui-" + tag, "network": "db2ops-t-badnet-" + tag, "ldap_host": "ldap-host",
+                "image": "db2ops/phpldapadmin:test", "bind_address": "127.0.0.1", "port": 6443,
+                "certificate": "/etc/ssl/certs/ca-certificates.crt", "private_key": "/etc/hostname"}
     return {"container": "db2ops-t-baddb2-" + tag, "ldap_host": ["ldap:389"], "user_basedn": "ou=Users," + BASE,
             "search_dn": "cn=ldapquery," + BASE, "search_pw": "Qry-pw-bad-1", "network": "db2ops-t-badnet-" + tag,
             "verify_user": "alice", "verify_password": "Alice-pw-bad-1"}
