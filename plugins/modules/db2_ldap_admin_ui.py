@@ -98,7 +98,9 @@ options:
     description: PEM private key of O(certificate), on the host the module runs on.
     type: path
   ca_certificate:
-    description: PEM chain sent with O(certificate) (optional).
+    description:
+      - PEM CA certificate for C(PHPLDAPADMIN_HTTPS_CA_CRT_FILENAME) (Apache's C(SSLCACertificateFile)).
+      - Without it O(certificate) is copied in its place, because osixia's Apache does not start without one.
     type: path
   ready_timeout:
     description: Seconds to wait until the login page answers.
