@@ -100,7 +100,7 @@ options:
   ca_certificate:
     description:
       - PEM CA certificate for C(PHPLDAPADMIN_HTTPS_CA_CRT_FILENAME) (Apache's C(SSLCACertificateFile)).
-      - Without it O(certificate) is copied in its place, because osixia's Apache does not start without one.
+      - Without it O(certificate) is copied in its place, since osixia's Apache site names a CA file.
     type: path
   ready_timeout:
     description: Seconds to wait until the login page answers.

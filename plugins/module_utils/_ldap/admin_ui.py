@@ -218,8 +218,8 @@ class AdminUi:
         except NotFound:
             raise AdminUiError("image %s is not on the Docker host; pull or build it first" % p["image"])
         if pem:
-            # osixia's Apache site names a CA file (SSLCACertificateFile) and does not start without
-            # one: with no ca_certificate, the certificate stands in (no client certificates are asked).
+            # osixia's Apache site names a CA file (SSLCACertificateFile); a missing file would stop
+            # Apache: with no ca_certificate, the certificate stands in (no client certificate is asked).
             pem = dict({"ca_certificate": pem["certificate"]}, **pem)
             files = dict(("%s/%s" % (CERTS_DIR, CERT_FILES[option]), text) for option, text in pem.items())
             self.api.put_archive(created["Id"], "/", tar_files(files, 0))
