@@ -23,15 +23,16 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     APIError,
     DockerOperationError,
     NotFound,
-    exec_in_container,
-    get_container,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.server import (
     DOCKER_NAME,
     HOST_NAME,
     IMAGE_REF,
     tar_files,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, ActionRecorder
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, require_match
 
 CONFIG_LABEL = "db2ops.ldap_admin_ui.config"
@@ -67,7 +68,7 @@ _RULES = (
 )
 
 
-class AdminUiError(Exception):
+class AdminUiError(ActionFailed):
     pass
 
 
@@ -153,8 +154,7 @@ _PROBE = ('$c = stream_context_create(["ssl" => ["verify_peer" => false, "verify
 class AdminUi:
     def __init__(self, api, params, check_mode):
         self.api, self.p, self.check_mode = api, params, check_mode
-        self.commands = []
-        self.changed = False
+        self.actions = ActionRecorder(check_mode)
         self.diff = dict(before={}, after={})
 
     def run(self):
@@ -191,10 +191,7 @@ class AdminUi:
                     ip_address=(networks.get(p["network"]) or {}).get("IPAddress"))
 
     def _do(self, what, action):
-        self.commands.append(what)
-        self.changed = True
-        if not self.check_mode:
-            action()
+        self.actions.do(what, action)
 
     def _network(self):
         try:
@@ -251,10 +248,13 @@ class AdminUi:
 
 
 def run_task(api, params, check_mode):
+    """(changed, result, diff); errors carry `changed` and `commands` (what ran before them)."""
     task = AdminUi(api, params, check_mode)
     try:
         facts = task.run()
-    except (AdminUiError, DockerOperationError, APIError) as exc:
-        exc.commands, exc.changed = task.commands, task.changed and not check_mode
+    except ActionFailed as exc:
+        raise task.actions.fail(exc)
+    except APIError as exc:
+        exc.commands, exc.changed = task.actions.commands, task.actions.done > 0
         raise
-    return task.changed, dict(facts, commands=task.commands), task.diff
+    return task.actions.changed, dict(facts, commands=task.actions.commands), task.diff
