@@ -84,11 +84,11 @@ def test_check_mode_create_rerun_change_and_absent(ui, docker_client, tmp_path):
     assert docker_client.networks.get(args["network"])  # the directory's network stays
 
 
+# Through a real playbook (the one line reaches the user); the nine hostile values per option run
+# in process in test_bad_input_ldap.py.
 BAD = [
-    ("name", "pla service"), ("name", "pla\n"), ("network", "net;id"), ("ldap_host", "ldap-host --x"),
-    ("ldap_host", "$(id)"), ("image", "phpldapadmin:test --privileged"), ("bind_address", "0.0.0.0:80"),
-    ("bind_address", "localhost"), ("port", 0), ("port", 70000),
-    ("certificate", "relative/cert.pem"), ("certificate", "/nonexistent/cert.pem"),
+    ("name", "pla\n"), ("ldap_host", "ldap-host --x"), ("bind_address", "0.0.0.0:80"), ("port", 0),
+    ("port", 70000), ("certificate", "/nonexistent/cert.pem"),
 ]
 
 
