@@ -76,10 +76,10 @@ class PhpLdapAdmin:
 
     def expand_tree(self, base_dn: str, child: str) -> str:
         """Open the base entry in the tree (the '+' a user clicks); return the tree's text."""
-        node = f'{TREE} a[onclick^="return opencloseTreeNode"]'
-        self.page.click(node, navigates=False)
-        self.page.wait_for(f"document.querySelector('{TREE}').innerText.includes({child!r})",
-                           f"{child} under {base_dn} in the tree")
+        shown = f"document.querySelector('{TREE}').innerText.includes({child!r})"
+        if not self.page.evaluate(shown):  # a second click would close it again
+            self.page.click(f'{TREE} a[onclick^="return opencloseTreeNode"]', navigates=False)
+            self.page.wait_for(shown, f"{child} under {base_dn} in the tree")
         return self.page.evaluate(f"document.querySelector('{TREE}').innerText")
 
     def create_user(self, container_dn: str, cn: str, sn: str, uid: str, password: str) -> str:
