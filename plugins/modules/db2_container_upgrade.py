@@ -47,7 +47,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Returns the plan in RV(steps) (status C(planned)) and what would be carried over; changes nothing.
+      - Returns the plan in RV(steps) (status C(planned)), the commands a real run would run in RV(commands),
+        and what would be carried over; changes nothing.
   diff_mode:
     support: full
     details:
@@ -239,10 +240,20 @@ resumed:
   returned: when resumed
   type: bool
 commands:
-  description: The Docker operations and Db2 commands run (or planned in check mode).
+  description:
+    - The Docker operations and Db2 commands run, in order, as a user would type them; in check mode the ones
+      a real run would run (C(docker pull) when the image is missing, the backup statements, C(docker rename),
+      C(docker stop), C(docker create), C(docker start), the post-upgrade commands, then C(docker rm) or
+      C(docker rename) of the old container).
+    - In check mode C(db2updvNNN) is listed for every database with C(if needed): it runs only where the
+      catalog is behind the code, which only the new container can tell.
+    - A rollback's commands follow those of the failed step.
   returned: always
   type: list
   elements: str
+  sample: ["docker rename db2server db2server_11.1.3.3a_upgrading", "docker stop --time 120 db2server_11.1.3.3a_upgrading",
+           "docker create --name db2server (configuration of db2server_11.1.3.3a_upgrading) ibmcom/db2:11.1.4.4",
+           "docker start db2server", "docker rename db2server_11.1.3.3a_upgrading db2server_11.1.3.3a"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -300,16 +311,15 @@ def main():
             outcome = ("rolled back: %s" if rollback["status"] == "done" else "%s") % rollback["detail"]
         elif result.get("not_rolled_back"):
             outcome = "not rolled back: %s" % result["not_rolled_back"]
-        elif result.get("changed"):
+        elif exc.changed or result.get("changed"):
             outcome = "nothing was rolled back"
         elif isinstance(exc.__context__, ExecTimeout):  # a backup may still be running in the container
             outcome = UNKNOWN_STATE[0].lower() + UNKNOWN_STATE[1:].rstrip(".")
         else:
             outcome = "nothing was changed"
-        message = "upgrade of %s to %s failed at step %s: %s" % (
-            module.params["container"], module.params["image"], exc.step, exc)
-        if "nothing was changed" not in str(exc):
-            message += "; " + outcome
+        # The error says what failed; the outcome comes from its flags and the rollback, never its text.
+        message = "upgrade of %s to %s failed at step %s: %s; %s" % (
+            module.params["container"], module.params["image"], exc.step, exc, outcome)
         docker.fail(message, **result)
     finally:
         docker.close()

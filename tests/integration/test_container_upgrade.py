@@ -121,16 +121,43 @@ def test_fixpack_upgrade_carries_everything_and_keeps_data(tmp_path, docker_clie
     assert docker_client.containers.get(db2.name).id == new.id, "an up-to-date container is not touched"
 
 
-def test_check_mode_plans_and_changes_nothing(tmp_path, docker_client, db2, standin_images):
+def test_check_mode_plans_and_changes_nothing(tmp_path, docker_client, db2, standin_images, storage, unique_name):
     image_before = db2.image.id
-    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], check=True, diff=True)
+    names_before = sorted(c.name for c in docker_client.containers.list(all=True, filters={"name": unique_name}))
+    data_before = database_digest(storage)
+    backups_before = sorted(os.listdir(storage / "backup"))  # the image's setup took one (ARCHIVE_LOGS)
+    result = upgrade(tmp_path, db2.name, standin_images["11.1.4.4"], check=True, diff=True,
+                     backup={"mode": "offline"}, post_upgrade=True, old_container="remove")
     assert result["changed"] is True and not result.get("failed"), result
     assert {s["status"] for s in result["steps"]} == {"planned"}
     assert result["carried_over"]["hostname"] == "db2server"
     assert "MY_SETTING" in result["carried_over"]["env"]
-    db2.reload()
-    assert db2.status == "running" and db2.name == docker_client.containers.get(db2.name).name
-    assert db2.image.id == image_before
+    marker, image, bnd = f"{db2.name}_11.1.3.3a_upgrading", standin_images["11.1.4.4"], "/database/config/db2inst1/sqllib/bnd"
+    assert result["commands"] == [
+        "install -d -o db2inst1 /database/backup",
+        "FORCE APPLICATION ALL", "DEACTIVATE DATABASE TESTDB",
+        "BACKUP DATABASE TESTDB TO /database/backup WITHOUT PROMPTING",
+        f"docker rename {db2.name} {marker}",
+        f"docker stop --time 20 {marker}",
+        f"docker create --name {db2.name} (configuration of {marker}) {image}",
+        f"docker start {db2.name}",
+        "db2updv111 -d TESTDB (if needed)",
+        "CONNECT TO TESTDB",
+        f"BIND {bnd}/db2schema.bnd BLOCKING ALL GRANT PUBLIC SQLERROR CONTINUE",
+        f"BIND {bnd}/@db2ubind.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
+        f"BIND {bnd}/@db2cli.lst BLOCKING ALL GRANT PUBLIC ACTION ADD",
+        "CONNECT RESET",
+        "ACTIVATE DATABASE TESTDB",
+        f"docker rm {marker}",
+    ], result["commands"]
+    # Nothing changed: the same container under its own name, running its image, no other container,
+    # no backup taken, the databases untouched and TESTDB still active.
+    current = docker_client.containers.get(unique_name)
+    assert current.id == db2.id and current.status == "running" and current.image.id == image_before
+    assert sorted(c.name for c in docker_client.containers.list(all=True, filters={"name": unique_name})) == names_before
+    assert database_digest(storage) == data_before
+    assert sorted(os.listdir(storage / "backup")) == backups_before
+    assert "TESTDB" in run_db2(current, "db2 list active databases")[1]
 
 
 def database_digest(storage):

@@ -57,16 +57,24 @@ def catalog_levels(clp, databases):
     return levels
 
 
-def run_post_upgrade(clp, databases, instance_home, target_level, activate, commands):
-    """Run the post-upgrade commands (each appended to `commands` before it runs); returns what was done."""
+def run_post_upgrade(clp, databases, instance_home, target_level, activate, recorder):
+    """Run the post-upgrade commands through `recorder` (an ActionRecorder); returns what was done.
+
+    In check mode the catalogs are not read (the new container does not exist yet): db2updv is
+    planned for every database, marked "(if needed)", and nothing runs.
+    """
     target = parse_level(target_level)[:4]
     tool = "db2updv%d%d" % (target[0], target[1])
     done = []
-    for database, catalog in zip(databases, catalog_levels(clp, databases)):
+    if recorder.check_mode:
+        recorder.record(*["%s -d %s (if needed)" % (tool, database) for database in databases])
+        catalogs = []
+    else:
+        catalogs = catalog_levels(clp, databases)
+    for database, catalog in zip(databases, catalogs):
         if catalog is not None and catalog < target:
             command = "%s -d %s" % (tool, database)
-            commands.append(command)
-            result = clp.shell(command)
+            result = recorder.do(command, clp.shell, command)
             if result.rc != 0:
                 raise PostUpgradeError("%s failed (rc=%s): %s" % (command, result.rc,
                                                                   (result.stdout + result.stderr).strip()[-400:]))
@@ -77,7 +85,9 @@ def run_post_upgrade(clp, databases, instance_home, target_level, activate, comm
         statements += [s.format(bnd=instance_home + "/sqllib/bnd") for s in BIND_STATEMENTS]
         statements.append("CONNECT RESET")
     statements += [activate_statement(name) for name in activate]
-    commands += statements
+    recorder.record(*statements)
+    if recorder.check_mode:
+        return ["binds on %s" % database for database in databases] + ["activated %s" % name for name in activate]
     for item in clp.run_script(statements, stop_on_error=False):
         benign = BIND_BENIGN if item.statement.startswith("BIND ") else ()
         bad = [m for m in item.messages if m.is_error and m.code not in benign]

@@ -21,7 +21,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, ActionRecorder
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     BackupInputError,
     activate_statement,
@@ -61,6 +61,9 @@ LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
 class UpgradeError(ActionFailed):
+    """A failed step. The message says what went wrong; `changed` (set by run()) says whether a
+    container was already touched, and the module states the outcome from it and the rollback."""
+
     def __init__(self, message, step=None):
         super(UpgradeError, self).__init__(message)
         self.step = step
@@ -87,7 +90,9 @@ class ContainerUpgrade:
         self.check_mode = check_mode
         self.want_diff = diff
         self.steps = []
-        self.commands = []
+        # Every change goes through the recorder: recorded, then done only outside check mode.
+        self.recorder = ActionRecorder(check_mode=check_mode)
+        self.commands = self.recorder.commands
         self.result = dict(changed=False, rolled_back=False, backups=[], downtime_seconds=None)
         self.old = None          # inspect of the container being replaced
         self.new_id = None
@@ -99,11 +104,13 @@ class ContainerUpgrade:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def step(self, name, func, *args):
+    def step(self, name, func, *args, plan=True):
+        """Run one step. In check mode a step with `plan` runs with the recorder only recording (its
+        commands are the plan); the others (waiting on a new container) are just listed."""
         started = time.monotonic()
         entry = dict(name=name, status="planned" if self.check_mode else "running", seconds=None, detail=None)
         self.steps.append(entry)
-        if self.check_mode:
+        if self.check_mode and not plan:
             return None
         try:
             value = func(*args)
@@ -118,6 +125,8 @@ class ContainerUpgrade:
             message = "lost the connection to the Docker daemon %s: %s" % (self.p.get("docker_host") or "", exc)
             entry.update(status="failed", detail=message, seconds=round(time.monotonic() - started, 3))
             raise UpgradeError(message, step=name)
+        if self.check_mode:
+            return value
         entry.update(status="done", seconds=round(time.monotonic() - started, 3))
         if isinstance(value, str):
             entry["detail"] = value
@@ -143,19 +152,19 @@ class ContainerUpgrade:
             labels = (current.get("Config") or {}).get("Labels") or {}
             if labels.get(LABEL_FROM_CONTAINER) != leftover["Id"]:
                 raise UpgradeError("both %s and %s exist and the first was not made by this upgrade: resolve by hand "
-                                   "(rename %s back once %s is gone); nothing was changed"
+                                   "(rename %s back once %s is gone)"
                                    % (name, self.renamed_to, self.renamed_to, name), step="inspect")
             self.active_before = [db for db in (labels.get(LABEL_ACTIVE) or "").split(",") if db]
             if (current.get("State") or {}).get("Running"):
                 return leftover, "wait_ready", current
-            if not self.check_mode:
-                self.api.remove_container(current["Id"], force=True)
+            # A new container that a killed run created but never started: made again from scratch.
+            self.recorder.do("docker rm -f %s" % name, self.api.remove_container, current["Id"], force=True)
             return leftover, "create", None
         try:
             return open_running_db2(self.api, name, hint=": start it so that its Db2 level and databases can be "
                                     "read"), None, None
         except DockerOperationError as exc:
-            raise UpgradeError("%s; nothing was changed" % exc, step="inspect")
+            raise UpgradeError(str(exc), step="inspect")
 
     def _in_flight(self, name):
         pattern = re.compile("^/?" + re.escape(name) + r"_\d+\.\d+\.\d+\.\d+[a-z]?(_\d+)?_upgrading$")
@@ -171,17 +180,19 @@ class ContainerUpgrade:
         except NotFound:
             pass
         if self.p["pull"] == "never":
-            raise UpgradeError("image %s is not on this Docker host (pull=never); nothing was changed" % ref,
+            raise UpgradeError("image %s is not on this Docker host (pull=never)" % ref,
                                step="check_target")
         repo, _sep, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
         try:
+            # Recorded but not counted as a change: a pulled image alone changes no container.
+            self.recorder.record("docker pull %s" % ref)
             if self.check_mode:  # the registry's manifest, without pulling: a typo in the tag shows here
                 self.api.inspect_distribution(ref)
                 return None
             self.api.pull(repo, tag=tag)
             return self.api.inspect_image(ref)
         except (APIError, NotFound) as exc:
-            raise UpgradeError("image %s is not on %s and cannot be pulled (%s); check the tag; nothing was changed"
+            raise UpgradeError("image %s is not on %s and cannot be pulled (%s); check the tag"
                                % (ref, self.p.get("docker_host") or DEFAULT_DOCKER_HOST,
                                   " ".join(str(getattr(exc, "explanation", None) or exc).split())[:200]),
                                step="check_target")
@@ -189,6 +200,13 @@ class ContainerUpgrade:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self):
+        """The result dict; or UpgradeError (after the rollback) marked with what was done."""
+        try:
+            return self._run()
+        except UpgradeError as exc:
+            raise self.recorder.fail(exc)
+
+    def _run(self):
         old, resume_at, in_flight = self.locate()
         self.old = old
         name = self.p["container"]
@@ -201,7 +219,7 @@ class ContainerUpgrade:
             try:
                 facts = db2_facts(self.api, old)
             except DockerOperationError as exc:
-                raise UpgradeError("%s; nothing was changed" % exc, step="inspect")
+                raise UpgradeError(str(exc), step="inspect")
             current_level = facts["db2level"]["level"]
             self.active_before = facts["active_databases"]
         else:
@@ -240,8 +258,8 @@ class ContainerUpgrade:
             else:
                 self.new_id = in_flight["Id"]
             databases = facts["databases"] if facts else None
-            self.step("wait_ready", self._wait_ready, databases)
-            self.step("verify_level", self._verify_level, target_level)
+            self.step("wait_ready", self._wait_ready, databases, plan=False)
+            self.step("verify_level", self._verify_level, target_level, plan=False)
             self.verified = not self.check_mode
             if not self.check_mode:
                 # Downtime ends here: Db2 answers at the target level. The post-upgrade tasks run
@@ -269,23 +287,23 @@ class ContainerUpgrade:
         name = self.p["container"]
         if parse_level(target_level) < parse_level(current_level):
             raise UpgradeError("target image %s is Db2 %s, older than the %s the storage of %s is at: Db2 cannot go "
-                               "back on the same storage (restore a backup instead); nothing was changed"
+                               "back on the same storage (restore a backup instead)"
                                % (self.p["image"], target_level, current_level, name), step="check_target")
         if image is not None and image["Id"] == old["Image"] and parse_level(target_level) == parse_level(current_level):
             self.result["msg"] = "%s already runs %s (Db2 %s)" % (name, self.p["image"], current_level)
             return False
         if (old.get("HostConfig") or {}).get("AutoRemove"):
             raise UpgradeError("container %s runs with --rm: stopping it would delete it and its anonymous volumes, "
-                               "so there would be no way back; re-create it without --rm first; nothing was changed"
+                               "so there would be no way back; re-create it without --rm first"
                                % name, step="check_storage")
         mount = storage_mount(old)
         if mount is None:
             raise UpgradeError("container %s has no mount on /database: its databases would not survive a new "
-                               "container; nothing was changed" % name, step="check_storage")
+                               "container" % name, step="check_storage")
         others = [o for o in containers_on_storage(self.api, mount, exclude_ids=(old["Id"],)) if o["state"] == "running"]
         if others:
             raise UpgradeError("another running container uses the storage %s of %s: %s; refusing to upgrade (two "
-                               "Db2 instances must never share one storage); nothing was changed"
+                               "Db2 instances must never share one storage)"
                                % (mount.get("source") or mount.get("name"), name, ", ".join(o["name"] for o in others)),
                                step="check_storage")
         return True
@@ -299,7 +317,7 @@ class ContainerUpgrade:
         need = int(usage["data_kb"] * factor)
         if usage["free_kb"] < need:
             raise UpgradeError("%d KiB free on the storage of %s, the databases take %d KiB: not enough for the backup "
-                               "(backup.space_factor %s needs %d KiB); nothing was changed"
+                               "(backup.space_factor %s needs %d KiB)"
                                % (usage["free_kb"], self.p["container"], usage["data_kb"], factor, need),
                                step="check_storage")
 
@@ -335,7 +353,7 @@ class ContainerUpgrade:
         backups, commands = run_backup(clp, databases, path, online=backup["mode"] == "online",
                                        compress=backup["compress"], force_applications=True,
                                        check_mode=self.check_mode)
-        self.commands += commands
+        self.recorder.record(*commands)
         self.result["backups"] = backups
         return ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in backups)
 
@@ -345,8 +363,8 @@ class ContainerUpgrade:
 
     def _stop(self):
         name = self.renamed_to or self.p["container"]
-        self.commands.append("docker stop --time %d %s" % (self._stop_timeout(), name))
-        self.api.stop(self.old["Id"], timeout=self._stop_timeout())
+        self.recorder.do("docker stop --time %d %s" % (self._stop_timeout(), name),
+                         self.api.stop, self.old["Id"], timeout=self._stop_timeout())
 
     def _free_name(self, base, suffix=""):
         new_name, n = base + suffix, 1
@@ -357,8 +375,7 @@ class ContainerUpgrade:
 
     def _rename(self, level):
         new_name = self._free_name("%s_%s" % (self.p["container"], level), "_upgrading")
-        self.commands.append("docker rename %s %s" % (self.p["container"], new_name))
-        self.api.rename(self.old["Id"], new_name)
+        self.recorder.do("docker rename %s %s" % (self.p["container"], new_name), self.api.rename, self.old["Id"], new_name)
         self.renamed_to = new_name
         return new_name
 
@@ -367,14 +384,17 @@ class ContainerUpgrade:
             self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
             extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level,
                           LABEL_ACTIVE: ",".join(self.active_before)})
-        self.commands.append("docker create (configuration of %s) %s" % (self.renamed_to, self.p["image"]))
-        self.new_id = self.api.create_container(**kwargs)["Id"]
-        for network, endpoint in other_networks.items():
-            self.api.connect_container_to_network(self.new_id, network, aliases=endpoint.get("Aliases"),
-                                                  ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"))
-        self.commands.append("docker start %s" % self.p["container"])
-        self.api.start(self.new_id)
-        return self.new_id[:12]
+        created = self.recorder.do("docker create --name %s (configuration of %s) %s"
+                                   % (self.p["container"], self.renamed_to, self.p["image"]),
+                                   lambda: self.api.create_container(**kwargs))  # kwargs hold `command`
+        self.new_id = created["Id"] if created else None
+        for network, endpoint in sorted(other_networks.items()):
+            self.recorder.do("docker network connect %s %s" % (network, self.p["container"]),
+                             self.api.connect_container_to_network, self.new_id, network,
+                             aliases=endpoint.get("Aliases"),
+                             ipv4_address=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"))
+        self.recorder.do("docker start %s" % self.p["container"], self.api.start, self.new_id)
+        return self.new_id[:12] if self.new_id else None
 
     def _wait_ready(self, databases):
         self.ready_level_text = wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"],
@@ -393,34 +413,37 @@ class ContainerUpgrade:
         """db2updvNNN where a database's catalog is behind the code, then IBM's binds on every
         database, and the databases that were active activated again: three execs in all."""
         clp = Db2Clp(self.api, self.new_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
-        if not facts:  # a resumed run: read them from the new container
+        if not facts and self.new_id:  # a resumed run: read them from the new container
             facts = db2_facts(self.api, self.api.inspect_container(self.new_id))
+        if not facts:  # check mode of a resumed run that creates the container: nothing to read
+            facts = dict(databases=["<each database>"], instance_home="$HOME")
         try:
             done = run_post_upgrade(clp, facts["databases"], facts["instance_home"], target_level,
-                                    self.active_before, self.commands)
+                                    self.active_before, self.recorder)
         except PostUpgradeError as exc:
             raise UpgradeError(str(exc))
-        self.result["post_upgrade"] = done
+        if not self.check_mode:
+            self.result["post_upgrade"] = done
         return "; ".join(done)
 
     def _activate(self, container_id, databases):
         """Activate what was active before: ATS jobs only run on active databases (cookbook, recipe 3)."""
         clp = Db2Clp(self.api, container_id, instance_owner(self.old), timeout=self.p["exec_timeout"])
         statements = [activate_statement(name) for name in databases]
-        self.commands += statements
-        clp.run_script(statements)
+        # Recorded, not counted as a change: it brings back the state before the task.
+        self.recorder.record(*statements)
+        if not self.check_mode:
+            clp.run_script(statements)
         return ", ".join(databases)
 
     def _dispose_old(self, level):
         """Remove the old container, or keep it (stopped) as `<name>_<level>`: the upgrade is over."""
         if self.p["old_container"] == "remove":
-            self.commands.append("docker rm %s" % self.renamed_to)
-            self.api.remove_container(self.old["Id"], v=False)
+            self.recorder.do("docker rm %s" % self.renamed_to, self.api.remove_container, self.old["Id"], v=False)
             self.result["old_container"] = None
             return "removed %s" % self.renamed_to
         kept = self._free_name("%s_%s" % (self.p["container"], level))
-        self.commands.append("docker rename %s %s" % (self.renamed_to, kept))
-        self.api.rename(self.old["Id"], kept)
+        self.recorder.do("docker rename %s %s" % (self.renamed_to, kept), self.api.rename, self.old["Id"], kept)
         self.result["old_container"] = kept
         return "kept %s (stopped)" % kept
 
@@ -432,19 +455,22 @@ class ContainerUpgrade:
         notes = []
         marked = bool(self.renamed_to)  # the old container still carries the _upgrading name
         try:
+            do = self.recorder.do
             if self.new_id:
-                self.api.remove_container(self.new_id, force=True)
+                do("docker rm -f %s" % self.p["container"], self.api.remove_container, self.new_id, force=True)
                 notes.append("removed the new container")
             if self.renamed_to:
-                self.api.rename(self.old["Id"], self.p["container"])
+                do("docker rename %s %s" % (self.renamed_to, self.p["container"]),
+                   self.api.rename, self.old["Id"], self.p["container"])
                 marked = False
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
-            self.api.start(self.old["Id"])
+            do("docker start %s" % self.p["container"], self.api.start, self.old["Id"])
             try:
                 level_text = wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
-                self.api.stop(self.old["Id"], timeout=self._stop_timeout())
+                do("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]),
+                   self.api.stop, self.old["Id"], timeout=self._stop_timeout())
                 raise
             level = parse_db2level(level_text)  # what the readiness probe printed
             if level is None:
