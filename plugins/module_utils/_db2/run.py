@@ -37,7 +37,8 @@ PASSWORD_ENV = "%s_PASSWORD"
 _INSTANCE = r"[a-z][a-z0-9]{0,7}"  # IBM: instance names are at most 8 characters
 _DATABASE = r"[A-Za-z@#$][A-Za-z0-9@#$_]{0,7}"
 _VOLUME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]*"
-_PORT = re.compile(r"(?:(?P<ip>[0-9.]+|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d{1,5})?:)?(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?")
+# The IP is a dotted quad (or [IPv6]): `[0-9.]+` also took the host port of `50000:50000` for an IP.
+_PORT = re.compile(r"(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?(?:(?P<host>\d{1,5})?:)?(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?")
 _ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # Env entries the module owns; the `env` option may not set them a second time.
 _OWNED_ENV = ("LICENSE", "DB2INSTANCE", "DBNAME", "TEXT_SEARCH")
