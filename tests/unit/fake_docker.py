@@ -104,6 +104,9 @@ class FakeDocker:
         self._containers = {}  # id -> inspect data (plus "_db2", "_log", "_start")
         self.images = {}  # reference -> image inspect
         self.registry = {}  # reference -> image inspect, pullable
+        self.networks = {}
+        self.volumes = set()
+        self.build_stream = None  # what the next build() streams: a list of chunks (dicts)
         self.stores = {}  # storage (bind source or volume) -> the Db2State last seen on it
         self.rules = []  # (compiled command regex, answer), newest first
         self.execs = {}
@@ -217,7 +220,9 @@ class FakeDocker:
         if not networks:
             networks = {host_config.get("NetworkMode") or "default": {"Aliases": None}}
         container_id = self._id()
-        env = list(source["Config"]["Env"]) + [e for e in environment or [] if isinstance(e, str)]
+        if isinstance(environment, dict):
+            environment = ["%s=%s" % item for item in sorted(environment.items())]
+        env = list(source["Config"]["Env"]) + list(environment or [])
         self._containers[container_id] = {
             "Id": container_id, "Name": "/" + name, "Image": source["Id"], "RestartCount": 0,
             "Config": {"Image": image, "Hostname": hostname or container_id[:12], "Env": env,
@@ -279,13 +284,42 @@ class FakeDocker:
         self._find(container)["NetworkSettings"]["Networks"][net_id] = {"Aliases": aliases}
 
     def create_host_config(self, binds=None, port_bindings=None, privileged=False, restart_policy=None,
-                           network_mode=None):
+                           network_mode=None):  # noqa: A002 (the SDK's names)
         ports = dict((key, [{"HostIp": h[0], "HostPort": h[1]} if isinstance(h, tuple) else {"HostIp": "", "HostPort": h}
                             for h in hosts]) for key, hosts in (port_bindings or {}).items())
         return {"Binds": binds, "PortBindings": ports, "Privileged": privileged,
                 "RestartPolicy": restart_policy or {"Name": "no"}, "NetworkMode": network_mode or "default"}
 
-    def logs(self, container, stdout=True, stderr=True, stream=False, follow=False, since=None):
+    def put_archive(self, container, path, data):
+        self._change("put_archive", container)
+        self._find(container).setdefault("_archives", []).append((path, data))
+        return True
+
+    # -- networks and volumes -----------------------------------------------------------------------
+
+    def inspect_network(self, net_id):
+        if net_id not in self.networks:
+            raise NotFound("404 Client Error: network %s not found" % net_id, explanation="network %s not found" % net_id)
+        return self.networks[net_id]
+
+    def create_network(self, name, driver=None, labels=None):
+        self._change("create_network", name)
+        self.networks[name] = {"Name": name, "Driver": driver, "Labels": labels or {}}
+        return {"Id": name}
+
+    def create_networking_config(self, endpoints_config=None):
+        return {"EndpointsConfig": endpoints_config}
+
+    def create_endpoint_config(self, aliases=None):
+        return {"Aliases": aliases}
+
+    def remove_volume(self, name):
+        self._change("remove_volume", name)
+        if name not in self.volumes:
+            raise NotFound("404 Client Error: no such volume", explanation="no such volume: %s" % name)
+        self.volumes.discard(name)
+
+    def logs(self, container, stdout=True, stderr=True, stream=False, follow=False, since=None, tail=None):
         log = self._find(container)["_log"]
         return iter([log]) if stream else log
 
@@ -307,6 +341,33 @@ class FakeDocker:
         if ref not in self.registry:
             raise NotFound("404 Client Error: manifest unknown", explanation="manifest for %s not found" % ref)
         self.images[ref] = self.registry[ref]
+
+    def build(self, fileobj=None, custom_context=False, rm=True, forcerm=True, pull=False, labels=None,
+              decode=True, timeout=None):
+        self._change("build", labels and sorted(labels))
+        self.built = dict(context=fileobj.read(), labels=labels)
+        stream = self.build_stream or [{"stream": "Step 1/1 : FROM base\n"}, {"stream": " ---> 0123456789ab\n"},
+                                       {"aux": {"ID": "sha256:" + self._id()}}]
+        for chunk in stream:
+            if isinstance(chunk, Exception):
+                raise chunk
+            if (chunk.get("aux") or {}).get("ID"):
+                self.images["sha256:" + chunk["aux"]["ID"][7:19]] = {
+                    "Id": chunk["aux"]["ID"], "RepoTags": [], "Parent": "", "Config": {"Labels": labels}}
+            yield chunk
+
+    def tag(self, image, repository, tag=None, force=False):
+        self._change("tag", image)
+        found = self._image(image)
+        found["RepoTags"].append("%s:%s" % (repository, tag))
+        self.images["%s:%s" % (repository, tag)] = found
+        return True
+
+    def remove_image(self, image, noprune=False):
+        self._change("remove_image", image)
+        found = self._image(image)
+        for ref in [r for r, i in self.images.items() if i is found]:
+            del self.images[ref]
 
     # -- exec -----------------------------------------------------------------------------------
 
