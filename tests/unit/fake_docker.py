@@ -188,7 +188,8 @@ class FakeDocker:
 
     def _image(self, ref):
         for image in self.images.values():
-            if ref in (image["Id"], image["Id"][7:]) or ref in image["RepoTags"]:
+            short = ref[7:] if ref.startswith("sha256:") else ref
+            if ref in image["RepoTags"] or (len(short) >= 12 and image["Id"][7:].startswith(short)):
                 return image
         raise ImageNotFound("404 Client Error: No such image: %s" % ref, explanation="No such image: %s" % ref)
 
