@@ -46,8 +46,12 @@ demo: setup
 	@scripts/demo-fleet.sh up
 	@$(BIN)/ansible-playbook -i inventory/demo playbooks/demo.yml
 
+# Unit tests, then each engine's line coverage from them alone (>= 80%, docs/testing.md).
+UNIT_COV    := $(or $(TMPDIR),/tmp)/db2ops-unit-coverage
 unit: venv collection
-	@$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+	@COVERAGE_FILE=$(UNIT_COV).data $(BIN)/pytest -q tests/unit $(PYTEST_ARGS) \
+		--cov=ansible_collections.db2ops.docker.plugins.module_utils --cov-report=json:$(UNIT_COV).json
+	@$(PY) scripts/check-engine-coverage.py $(UNIT_COV).json
 
 integration: setup
 	@$(BIN)/pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)

@@ -474,7 +474,7 @@ def _answer(state, statement):
     if upper.startswith("CONNECT TO "):
         state.connected = word
         return "   Database Connection Information\n\n Database server = DB2/LINUXX8664 %s" % state.level
-    if upper in ("CONNECT RESET", "FORCE APPLICATION ALL") or upper.startswith("BIND "):
+    if upper in ("CONNECT RESET", "FORCE APPLICATION ALL") or upper.startswith(("BIND ", "RESTORE ", "ROLLFORWARD ")):
         return OK
     raise AssertionError("the fake CLP does not know %r" % statement)
 
@@ -519,5 +519,6 @@ DB2_RULES = [
     (re.compile(r"^db2 -t \+p [+-]s -f /dev/stdin"), _script),
     (re.compile(r"^db2updv\d+ -d \S+$"), _db2updv),
     (re.compile("^" + re.escape("/bin/sh -c " + PREPARE_DIRECTORY)), (0, "")),
+    (re.compile(r"^mkdir -p -- "), (0, "")),
     (re.compile(r"^ls -ln -- "), lambda c, cmd, stdin, user: (0, _listing(_db2(c)))),
 ]
