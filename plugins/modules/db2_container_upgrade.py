@@ -245,8 +245,8 @@ commands:
       a real run would run (C(docker pull) when the image is missing, the backup statements, C(docker rename),
       C(docker stop), C(docker create), C(docker start), the post-upgrade commands, then C(docker rm) or
       C(docker rename) of the old container).
-    - In check mode C(db2updvNNN) is listed for every database with C(if needed): it runs only where the
-      catalog is behind the code, which only the new container can tell.
+    - In check mode C(db2updvNNN) is listed for every database, marked C(if needed), since it runs only where
+      the catalog is behind the code, which only the new container can tell.
     - A rollback's commands follow those of the failed step.
   returned: always
   type: list

@@ -247,8 +247,8 @@ class FakeDocker:
         state = found["State"]
         if state["Running"]:
             return
-        state.update(Running=True, Status="running", StartedAt=time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z",
-                                                                            time.gmtime()))
+        started = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+        state.update(Running=True, Status="running", StartedAt=started)
         if found["_start"] == "ready":
             found["_log"] = SETUP_DONE
         elif found["_start"] == "exit":
@@ -350,8 +350,8 @@ class FakeDocker:
         stream = self.build_stream or [{"stream": "Step 1/1 : FROM base\n"}, {"stream": " ---> 0123456789ab\n"},
                                        {"aux": {"ID": "sha256:" + self._id()}}]
         for chunk in stream:
-            if isinstance(chunk, Exception):
-                raise chunk
+            if not isinstance(chunk, dict):  # an exception: the connection breaks here
+                raise chunk  # pylint: disable=raising-bad-type
             if (chunk.get("aux") or {}).get("ID"):
                 self.images["sha256:" + chunk["aux"]["ID"][7:19]] = {
                     "Id": chunk["aux"]["ID"], "RepoTags": [], "Parent": "", "Config": {"Labels": labels}}

@@ -32,6 +32,8 @@ class FakeSession:
 
     render = staticmethod(ClpSession.render)
     state = None
+    read_error = None
+    apply_error = None
 
     def __init__(self, *args, **kwargs):
         self.opened_with = args
@@ -39,8 +41,8 @@ class FakeSession:
         self.closed = False
 
     def read_ats(self, database, procedures=()):
-        if isinstance(self.state, Exception):
-            raise self.state
+        if FakeSession.read_error is not None:
+            raise FakeSession.read_error  # pylint: disable=raising-bad-type
         return dict(self.state)
 
     def registry(self, name):
@@ -50,8 +52,8 @@ class FakeSession:
         self.applied.append("db2set %s=%s" % (name, value))
 
     def apply(self, database, steps):
-        if FakeSession.apply_error:
-            raise FakeSession.apply_error
+        if FakeSession.apply_error is not None:
+            raise FakeSession.apply_error  # pylint: disable=raising-bad-type
         self.applied += [self.render(s) for s in steps]
         FakeSession.last = self
 
@@ -60,6 +62,13 @@ class FakeSession:
 
     def close(self):
         self.closed = True
+
+
+def raising(exc):
+    """A function that raises exc, whatever it is called with."""
+    def fail(*_args, **_kwargs):
+        raise exc
+    return fail
 
 
 def row(name="DAILY BACKUP", schedule="5 13 * * *"):
@@ -78,7 +87,8 @@ def daemon(monkeypatch):
     monkeypatch.setattr(runner_module, "IbmDbSession", FakeSession)
     monkeypatch.setattr(runner_module, "HAS_IBM_DB", True)
     FakeSession.state = dict(active=True, systoolspace=True, routines={("SYSPROC", "ADMIN_CMD")}, tasks=[row()])
-    FakeSession.ats_enable, FakeSession.apply_error, FakeSession.status, FakeSession.last = "YES", None, [], None
+    FakeSession.ats_enable, FakeSession.status, FakeSession.last = "YES", [], None
+    FakeSession.apply_error = FakeSession.read_error = None
     yield fake
     assert fake.unexpected == []
 
@@ -180,7 +190,7 @@ def test_bad_targets(daemon, extra, words):
 
 def test_bad_task_and_unreadable_state(daemon):
     assert "has 4 fields" in fails(tasks=[task(schedule="5 13 * *")])["msg"]
-    FakeSession.state = Db2Error("SQL1032N  No start database manager command was issued.")
+    FakeSession.read_error = Db2Error("SQL1032N  No start database manager command was issued.")
     assert "Cannot read the ATS tasks of database TESTDB: SQL1032N" in fails(tasks=[task()])["msg"]
 
 
@@ -189,7 +199,7 @@ def test_ibm_db_missing_or_refusing(daemon, monkeypatch):
     with pytest.raises(Failed, match="ibm_db"):
         AtsRunner(FakeModule(params(transport="ibm_db")))
     monkeypatch.setattr(runner_module, "HAS_IBM_DB", True)
-    monkeypatch.setattr(runner_module, "IbmDbSession", lambda *a, **k: (_ for _ in ()).throw(ValueError("has ';'")))
+    monkeypatch.setattr(runner_module, "IbmDbSession", raising(ValueError("has ';'")))
     with pytest.raises(Failed, match="has ';'. Nothing was changed."):
         AtsRunner(FakeModule(params(transport="ibm_db")))
 
@@ -202,7 +212,7 @@ def test_info_lists_tasks_with_their_last_run(daemon, monkeypatch):
     info = AtsRunner(FakeModule(params())).info()
     assert info["ats_enabled"] is True and info["changed"] is False
     assert info["tasks"][0]["last_run"]["invocation"] == 2 and info["crontab"][0].startswith("5 13 * * *")
-    monkeypatch.setattr(FakeSession, "read_status", lambda self, database: (_ for _ in ()).throw(Db2Error("SQL0204N")))
+    monkeypatch.setattr(FakeSession, "read_status", raising(Db2Error("SQL0204N")))
     with pytest.raises(Failed, match="Cannot read the ATS status of database TESTDB"):
         AtsRunner(FakeModule(params())).info()
 

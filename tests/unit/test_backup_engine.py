@@ -27,8 +27,8 @@ def clp(daemon):
 
 def test_offline_backup_reactivates_what_was_active(daemon, clp):
     backups, commands = run_backup(clp, ["SALES", "TESTDB"], "/database/backup", reactivate=["TESTDB"])
-    assert [(b["database"], b["mode"], len(b["files"])) for b in backups] == [("SALES", "offline", 1),
-                                                                             ("TESTDB", "offline", 1)]
+    assert [(b["database"], b["mode"], len(b["files"])) for b in backups] == [
+        ("SALES", "offline", 1), ("TESTDB", "offline", 1)]
     assert commands == ["install -d -o db2inst1 /database/backup",
                         "DEACTIVATE DATABASE SALES", "BACKUP DATABASE SALES TO /database/backup WITHOUT PROMPTING",
                         "DEACTIVATE DATABASE TESTDB", "BACKUP DATABASE TESTDB TO /database/backup WITHOUT PROMPTING",

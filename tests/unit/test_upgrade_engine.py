@@ -158,23 +158,23 @@ def refused(daemon, **extra):
 
 def test_older_target_is_refused(daemon):
     daemon.add_image("db2:11.1.2.2", level="11.1.2.2")
-    error, _ = refused(daemon, image="db2:11.1.2.2")
+    error, _result = refused(daemon, image="db2:11.1.2.2")
     assert error.step == "check_target" and "older than the 11.1.3.3a" in str(error)
 
 
 def test_image_that_is_missing_and_not_allowed_or_not_pullable(daemon):
-    error, _ = refused(daemon, image="db2:11.1.4.4-typo", pull="never")
+    error, _result = refused(daemon, image="db2:11.1.4.4-typo", pull="never")
     assert "is not on this Docker host (pull=never)" in str(error)
     error, result = refused(daemon, image="db2:11.1.4.4-typo")
     assert "cannot be pulled" in str(error) and "manifest for db2:11.1.4.4-typo not found" in str(error)
     assert result["commands"] == ["docker pull db2:11.1.4.4-typo"], "the attempt is reported"
-    error, _ = refused(daemon, image="db2:11.1.4.4-typo", check_mode=True)
+    error, _result = refused(daemon, image="db2:11.1.4.4-typo", check_mode=True)
     assert "cannot be pulled" in str(error), "check mode asks the registry"
 
 
 def test_unknown_level_is_refused(daemon):
     daemon.add_image("custom:latest", level=None)
-    error, _ = refused(daemon, image="custom:latest")
+    error, _result = refused(daemon, image="custom:latest")
     assert "cannot tell the Db2 level of image custom:latest" in str(error)
 
 
@@ -189,25 +189,25 @@ def test_already_at_the_target_is_no_change(daemon):
 ])
 def test_storage_refusals(daemon, change, words):
     change(daemon.container("db2"))
-    error, _ = refused(daemon)
+    error, _result = refused(daemon)
     assert error.step == "check_storage" and words in str(error)
 
 
 def test_second_running_container_on_the_storage_is_refused(daemon):
     daemon.add_db2("intruder", OLD, storage="/srv/db2")
-    error, _ = refused(daemon)
+    error, _result = refused(daemon)
     assert "another running container uses the storage /srv/db2 of db2: intruder" in str(error)
 
 
 def test_no_room_for_the_backup_is_refused(daemon):
-    error, _ = refused(daemon, backup=offline(space_factor=10.0))
+    error, _result = refused(daemon, backup=offline(space_factor=10.0))
     assert "not enough for the backup" in str(error)
 
 
 @pytest.mark.parametrize("name, words", [("db2-nope", "does not exist"), ("stopped", "is not running")])
 def test_unknown_or_stopped_container(daemon, name, words):
     daemon.add_db2("stopped", OLD, running=False, storage="/srv/s")
-    error, _ = refused(daemon, container=name)
+    error, _result = refused(daemon, container=name)
     assert error.step == "inspect" and words in str(error)
 
 
@@ -226,13 +226,13 @@ def test_failed_backup_and_failed_activation_are_both_told(daemon):
     state = daemon.container("db2")["_db2"]
     state.failures.update({"^BACKUP DATABASE TESTDB": "SQL2419N  The target disk has become full.",
                            "^ACTIVATE": "SQL1032N  No start database manager command was issued."})
-    error, _ = fails(daemon, backup=offline())
+    error, _result = fails(daemon, backup=offline())
     assert "SQL2419N" in str(error) and "TESTDB not active again" in str(error) and "SQL1032N" in str(error)
 
 
 def test_backup_that_times_out(daemon):
     daemon.on_exec(r"^db2 -t \+p -s", TIMEOUT)
-    error, _ = fails(daemon, backup=offline(mode="online"))
+    error, _result = fails(daemon, backup=offline(mode="online"))
     assert error.step == "backup" and "did not finish within 60s" in str(error)
 
 
@@ -267,18 +267,18 @@ def test_setup_failing_in_the_new_container_rolls_back(daemon):
 
 def test_never_ready_times_out_and_rolls_back(daemon):
     daemon.images[NEW]["_start"] = "unready"
-    error, _ = rolled_back(daemon, ready_timeout=1)
+    error, _result = rolled_back(daemon, ready_timeout=1)
     assert error.step == "wait_ready" and "did not answer a CLP probe within 1s" in str(error)
 
 
 def test_wrong_level_rolls_back(daemon):
-    error, _ = rolled_back(daemon, target_level="11.1.4.5")
+    error, _result = rolled_back(daemon, target_level="11.1.4.5")
     assert error.step == "verify_level" and "reports Db2 11.1.4.4, not the expected 11.1.4.5" in str(error)
 
 
 def test_lost_daemon_during_a_step(daemon):
     daemon.fail("stop", exc=ConnectionError("connection refused"))
-    error, _ = rolled_back(daemon, docker_host="tcp://db2host:2376")
+    error, _result = rolled_back(daemon, docker_host="tcp://db2host:2376")
     assert "lost the connection to the Docker daemon tcp://db2host:2376" in str(error)
 
 
@@ -347,7 +347,7 @@ def kill_after(daemon, *steps):
     (("rename", "stop", "create"), "docker rm -f db2"),
 ])
 def test_resume_continues_forward(daemon, steps, first):
-    old_id, _ = kill_after(daemon, *steps)
+    old_id, _new_id = kill_after(daemon, *steps)
     plan = run(daemon, check_mode=True)
     assert daemon.calls == [] and plan["resumed"] is True and plan["commands"][0] == first
     assert plan["commands"][-1] == "docker rename db2_11.1.3.3a_upgrading db2_11.1.3.3a"
@@ -358,7 +358,7 @@ def test_resume_continues_forward(daemon, steps, first):
 
 
 def test_resume_of_a_started_new_container_waits_and_finishes(daemon):
-    _, new_id = kill_after(daemon, "rename", "stop", "create", "start")
+    _old_id, new_id = kill_after(daemon, "rename", "stop", "create", "start")
     result = run(daemon, post_upgrade=True)
     assert result["resumed"] and daemon.container("db2")["Id"] == new_id
     assert [s["name"] for s in result["steps"]] == ["wait_ready", "verify_level", "post_upgrade", "old_container"]
@@ -376,5 +376,5 @@ def test_a_foreign_container_under_the_name_is_refused(daemon):
     daemon.rename(old["Id"], "db2_11.1.3.3a_upgrading")
     daemon.stop(old["Id"])
     daemon.add_db2("db2", NEW, storage="/srv/elsewhere")
-    error, _ = refused(daemon)
+    error, _result = refused(daemon)
     assert "both db2 and db2_11.1.3.3a_upgrading exist" in str(error)

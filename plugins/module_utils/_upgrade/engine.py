@@ -60,6 +60,7 @@ LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
 LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 
+
 class UpgradeError(ActionFailed):
     """A failed step. The message says what went wrong; `changed` (set by run()) says whether a
     container was already touched, and the module states the outcome from it and the rollback."""
