@@ -128,6 +128,7 @@ options:
     description:
       - Seconds the new container may take to log C(Setup has completed.) and answer a CLP probe on every
         database (real Db2 images take about 90 s, more on slow storage).
+      - In a rollback the old container is given this long too, but at least 300 seconds.
     type: int
     default: 900
   exec_timeout:

@@ -3,6 +3,7 @@ rollback branch, check mode, the resume from each in-flight state, the pre-fligh
 import pytest
 from fake_docker import TIMEOUT, FakeDocker
 
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import engine
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import (
     LABEL_ACTIVE,
     LABEL_FROM_CONTAINER,
@@ -11,6 +12,12 @@ from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine impo
 )
 
 OLD, NEW, NEWER = "db2:11.1.3.3a", "db2:11.1.4.4", "db2:11.5.8.0"
+
+
+@pytest.fixture(autouse=True)
+def quick_rollback_wait(monkeypatch):
+    """The fake old container answers at once or never: no need to wait the real floor out."""
+    monkeypatch.setattr(engine, "ROLLBACK_READY_MIN", 1)
 
 
 @pytest.fixture
@@ -296,6 +303,23 @@ def test_rollback_that_fails_says_what_to_do(daemon):
     assert "rollback failed: daemon went away" in result["rollback"]["detail"]
     assert "run the task again once the Docker daemon answers" in result["rollback"]["detail"]
     assert "db2_11.1.3.3a_upgrading" in daemon.names()
+
+
+def test_the_old_container_gets_at_least_the_floor_to_come_back(daemon, monkeypatch):
+    """A ready_timeout cut short for a hanging new image must not give up on the old one."""
+    monkeypatch.setattr(engine, "ROLLBACK_READY_MIN", 300)
+    waits = []
+    real_wait = engine.wait_until_ready
+
+    def recording_wait(api, container_id, timeout, **kwargs):
+        waits.append(timeout)
+        return real_wait(api, container_id, timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(engine, "wait_until_ready", recording_wait)
+    daemon.images[NEW]["_start"] = "exit"
+    _error, result = fails(daemon, ready_timeout=5)
+    assert result["rollback"]["status"] == "done"
+    assert waits == [5, 300], "the new container waited ready_timeout, the old one at least the floor"
 
 
 def test_old_container_that_cannot_come_back_is_stopped(daemon):

@@ -59,6 +59,9 @@ LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
 # The databases active before the upgrade: a resumed run reads them here (the old one is stopped by then).
 LABEL_ACTIVE = "db2ops.upgrade.active_databases"
 LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
+# The old container gets at least this long to come back in a rollback: a ready_timeout cut short to
+# catch a new image that hangs must not also give up on the old one, which is known to start.
+ROLLBACK_READY_MIN = 300
 
 
 class UpgradeError(ActionFailed):
@@ -467,7 +470,8 @@ class ContainerUpgrade:
                 notes.append("renamed %s back to %s" % (self.renamed_to, self.p["container"]))
             do("docker start %s" % self.p["container"], self.api.start, self.old["Id"])
             try:
-                level_text = wait_until_ready(self.api, self.old["Id"], timeout=self.p["ready_timeout"])
+                level_text = wait_until_ready(self.api, self.old["Id"],
+                                              timeout=max(self.p["ready_timeout"], ROLLBACK_READY_MIN))
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
                 do("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]),
