@@ -30,12 +30,29 @@ attributes:
       - This action does not modify state.
 """
 
-    ACTIONGROUP_DB2 = r"""
+    # One action group per connection (meta/runtime.yml): a module is in the group of its connection options.
+    ACTIONGROUP_DOCKER = r"""
 options: {}
 attributes:
   action_group:
-    description: Use C(group/db2ops.docker.db2) in C(module_defaults) to set defaults for this module.
+    description:
+      - Use C(group/db2ops.docker.docker) in C(module_defaults) to set the Docker connection options
+        (O(docker_host), O(tls), O(validate_certs), O(ca_path), O(client_cert), O(client_key), O(timeout))
+        for this module.
     support: full
     membership:
-      - db2ops.docker.db2
+      - db2ops.docker.docker
+"""
+
+    ACTIONGROUP_LDAP = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/db2ops.docker.ldap) in C(module_defaults) to set the LDAP connection options
+        (O(server_uri), O(start_tls), O(validate_certs), O(ca_path), O(bind_dn), O(bind_pw), O(timeout))
+        for this module.
+    support: full
+    membership:
+      - db2ops.docker.ldap
 """

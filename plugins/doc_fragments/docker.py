@@ -64,6 +64,9 @@ options:
 requirements:
   - docker (Docker SDK for Python) >= 7.0.0 on the host that runs the module
 notes:
-  - Connection options can be set once for all modules of the collection with
-    C(module_defaults) and the action group C(group/db2ops.docker.db2).
+  - The connection options can be set once for every Docker module of the collection with
+    C(module_defaults) and the action group C(group/db2ops.docker.docker). The LDAP modules
+    (C(db2_ldap_user), C(db2_ldap_group), C(db2_ldap_directory)) are not in it; their connection is
+    set with C(group/db2ops.docker.ldap), whose O(ca_path), O(validate_certs) and O(timeout) are
+    those of the LDAP server.
 """

@@ -65,8 +65,10 @@ options:
 requirements:
   - python-ldap >= 3.3 on the host that runs the module
 notes:
-  - Connection options can be set once for all modules of the collection with
-    C(module_defaults) and the action group C(group/db2ops.docker.db2).
+  - The connection options can be set once for every LDAP module of the collection with
+    C(module_defaults) and the action group C(group/db2ops.docker.ldap). The Docker modules are
+    not in it (their connection is set with C(group/db2ops.docker.docker), whose O(ca_path),
+    O(validate_certs) and O(timeout) are those of the Docker daemon).
   - Referrals are not chased; a search or write that meets one fails and names it.
   - Every string option is checked before the server is contacted. NUL, newlines and other control
     characters, and values longer than 4,096 characters, fail the task with one line that names the

@@ -26,7 +26,7 @@ extends_documentation_fragment:
   - db2ops.docker.db2
   - db2ops.docker.ats
   - db2ops.docker.attributes
-  - db2ops.docker.attributes.actiongroup_db2
+  - db2ops.docker.attributes.actiongroup_docker
 attributes:
   check_mode:
     support: full

@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - db2ops.docker.ldap
   - db2ops.docker.ldap_entries.groups
   - db2ops.docker.attributes
-  - db2ops.docker.attributes.actiongroup_db2
+  - db2ops.docker.attributes.actiongroup_ldap
 attributes:
   check_mode:
     support: full

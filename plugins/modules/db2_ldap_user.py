@@ -30,7 +30,7 @@ extends_documentation_fragment:
   - db2ops.docker.ldap
   - db2ops.docker.ldap_entries.users
   - db2ops.docker.attributes
-  - db2ops.docker.attributes.actiongroup_db2
+  - db2ops.docker.attributes.actiongroup_ldap
 attributes:
   check_mode:
     support: full
@@ -161,9 +161,9 @@ EXAMPLES = r"""
     login_shell: /bin/bash
     password: "{{ db2inst1_password }}"
 
-- name: Many users in one task; connection set once for the collection
+- name: Many users in one task; LDAP connection set once for the LDAP modules
   module_defaults:
-    group/db2ops.docker.db2:
+    group/db2ops.docker.ldap:
       server_uri: ldaps://ldap.example.org
       bind_dn: cn=admin,dc=example,dc=org
       bind_pw: "{{ ldap_admin_password }}"

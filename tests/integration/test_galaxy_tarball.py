@@ -85,7 +85,7 @@ def test_installed_collection_documents_every_module(installed):
         # Read from the installation, with the shared doc fragments resolved.
         assert doc["doc"]["filename"].startswith(str(installed["collections"])), doc["doc"]["filename"]
         assert doc["doc"]["options"] and doc["examples"] and doc["return"] is not None, name
-        assert "action_group" in doc["doc"]["attributes"], name  # from db2ops.docker.attributes.actiongroup_db2
+        assert "action_group" in doc["doc"]["attributes"], name  # from db2ops.docker.attributes.actiongroup_docker / _ldap
     roles = run([installed["venv"] / "bin" / "ansible-doc", "-t", "role", "-l", "db2ops.docker"],
                 env=installed["env"], cwd=installed["cwd"]).stdout
     for role in ("db2_fixpack", "db2_image", "db2_maintenance", "db2_ldap"):

@@ -15,13 +15,26 @@ def documentation(path):
     raise AssertionError(f"{path.name} has no DOCUMENTATION")
 
 
-def test_every_module_is_in_the_action_group_and_says_so():
-    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
-    group = set(runtime["action_groups"]["db2"])
-    assert group == {p.stem for p in MODULES}
+# The connection a module's argument spec is built on, seen in its source: the group it belongs to.
+CONNECTION_SPEC = {"docker": ("docker_argument_spec(", "_ats.module import"), "ldap": ("ldap_argument_spec(",)}
+
+
+def test_every_module_is_in_the_action_group_of_its_connection_and_says_so():
+    """Issue 12: one group per connection, so module_defaults of one never reach the other's modules."""
+    groups = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["action_groups"]
+    assert set(groups) == {"docker", "ldap"}
+    assert set(groups["docker"]).isdisjoint(groups["ldap"])
+    assert set(groups["docker"]) | set(groups["ldap"]) == {p.stem for p in MODULES}
     for path in MODULES:
+        group = "docker" if path.stem in groups["docker"] else "ldap"
+        other = "ldap" if group == "docker" else "docker"
         fragments = documentation(path).get("extends_documentation_fragment", [])
-        assert "db2ops.docker.attributes.actiongroup_db2" in fragments, path.name
+        assert "db2ops.docker.%s" % group in fragments, path.name  # documents that connection's options
+        assert "db2ops.docker.%s" % other not in fragments, path.name
+        assert "db2ops.docker.attributes.actiongroup_%s" % group in fragments, path.name
+        source = path.read_text()
+        assert any(marker in source for marker in CONNECTION_SPEC[group]), path.name
+        assert not any(marker in source for marker in CONNECTION_SPEC[other]), path.name
 
 
 def test_every_module_documents_version_added_and_author():
