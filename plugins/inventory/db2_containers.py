@@ -42,7 +42,9 @@ options:
     choices: [db2ops.docker.db2_containers]
   docker_hosts:
     description:
-      - The Docker daemons to ask, each with its own connection options (those of the collection's modules).
+      - The Docker daemons to ask, each with its own connection options, those of the collection's modules
+        (names, types and aliases). E(DOCKER_HOST), E(DOCKER_TLS) and E(DOCKER_TIMEOUT) do not apply, since
+        each entry names its own daemon.
       - Certificate paths relative to the directory of the inventory file are taken from there.
     type: list
     elements: dict
@@ -55,6 +57,7 @@ options:
           - C(http://) (plain HTTP) is only accepted with O(docker_hosts[].tls=false).
         type: str
         required: true
+        aliases: [docker_url]
       alias:
         description:
           - A short name for the daemon, used in the C(docker_host_<alias>) group, in O(host_name) and in messages.
@@ -70,15 +73,19 @@ options:
             off), else certificates are verified. A value set here wins over the environment.
           - Plain TCP and verification off are reported as warnings.
         type: bool
+        aliases: [tls_verify]
       ca_path:
         description: CA certificate that signed the daemon's certificate.
         type: path
+        aliases: [ca_cert, tls_ca_cert]
       client_cert:
         description: Client certificate for a daemon started with C(--tlsverify).
         type: path
+        aliases: [tls_client_cert, cert_path]
       client_key:
         description: Private key of O(docker_hosts[].client_cert).
         type: path
+        aliases: [tls_client_key, key_path]
       timeout:
         description: Seconds to wait for one answer of the daemon.
         type: int

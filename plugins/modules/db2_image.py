@@ -193,6 +193,7 @@ options:
           - The source Docker daemon, C(unix://...) or C(tcp://host:2376).
         type: str
         required: true
+        aliases: [docker_url]
       tls:
         description:
           - Use TLS; by default on for C(tcp://) hosts.
@@ -200,21 +201,24 @@ options:
       validate_certs:
         description:
           - Verify the source daemon's certificate against O(copy_from.ca_path).
-          - With V(false) the module warns.
+          - When not set, certificates are verified. With V(false) the module warns.
         type: bool
-        default: true
+        aliases: [tls_verify]
       ca_path:
         description:
           - CA certificate of the source daemon.
         type: path
+        aliases: [ca_cert, tls_ca_cert]
       client_cert:
         description:
           - Client certificate for the source daemon.
         type: path
+        aliases: [tls_client_cert, cert_path]
       client_key:
         description:
           - Key of O(copy_from.client_cert).
         type: path
+        aliases: [tls_client_key, key_path]
       timeout:
         description:
           - Seconds to wait for one answer of the source daemon.
@@ -330,6 +334,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     check_module_input,
     connect,
     docker_argument_spec,
+    docker_suboptions,
     insecure_warnings,
     resolve_connection,
 )
@@ -374,11 +379,7 @@ def main():
             allowed_dest_dirs=dict(type="list", elements="path", default=[]),
             force=dict(type="bool", default=False),
             build_timeout=dict(type="int", default=1800),
-            copy_from=dict(type="dict", options=dict(
-                docker_host=dict(type="str", required=True), tls=dict(type="bool"),
-                validate_certs=dict(type="bool", default=True), ca_path=dict(type="path"),
-                client_cert=dict(type="path"), client_key=dict(type="path"), timeout=dict(type="int", default=600)),
-                required_together=DOCKER_REQUIRED_TOGETHER),
+            copy_from=dict(type="dict", options=docker_suboptions(timeout=600), required_together=DOCKER_REQUIRED_TOGETHER),
         )),
         required_together=DOCKER_REQUIRED_TOGETHER,
         required_one_of=[["base_image", "copy_from"]],

@@ -68,7 +68,7 @@ options:
       - V(bitnami) for C(bitnami/openldap) (C(LDAP_ROOT), C(LDAP_ADMIN_USERNAME=admin),
         C(LDAP_ADMIN_PASSWORD_FILE), C(LDAP_CUSTOM_LDIF_DIR=/ldifs), C(LDAP_SKIP_DEFAULT_TREE=yes), ports
         1389/1636, runs as uid 1001). It has no read-only user, and its TLS needs your own certificates,
-        so O(tls=false) is required. This mapping follows Bitnami's documentation and was not run here.
+        so O(ldap_tls=false) is required. This mapping follows Bitnami's documentation and was not run here.
     type: str
     choices: [osixia, ours, bitnami]
     default: osixia
@@ -92,8 +92,10 @@ options:
   readonly_password:
     description: Its password.
     type: str
-  tls:
-    description: StartTLS on the LDAP port and LDAPS (the image generates a CA and server certificate).
+  ldap_tls:
+    description:
+      - StartTLS on the LDAP port and LDAPS (the image generates a CA and server certificate).
+      - O(tls) is the Docker connection's option, as in every other Docker module.
     type: bool
     default: true
   tls_subject_alt_names:

@@ -58,7 +58,7 @@ def server(openldap_image, docker_client):
 def test_recreate_keeps_the_directory_unless_told_to_wipe(server, openldap_image, docker_client, tmp_path):
     def run(port, **extra):
         return run_module(tmp_path, "db2_ldap_server", {
-            **server, "image": openldap_image, "env_style": "ours", "tls": False, "admin_password": ADMIN_PW,
+            **server, "image": openldap_image, "env_style": "ours", "ldap_tls": False, "admin_password": ADMIN_PW,
             "published_ports": [f"127.0.0.1:{port}:389"], **extra})
 
     port = free_port()
@@ -93,7 +93,7 @@ def test_recreate_keeps_the_directory_unless_told_to_wipe(server, openldap_image
     # Check mode with wipe says so and does nothing.
     port2 = free_port()
     _proc, r = run_module(tmp_path, "db2_ldap_server", {
-        **server, "image": openldap_image, "env_style": "ours", "tls": False, "admin_password": ADMIN_PW,
+        **server, "image": openldap_image, "env_style": "ours", "ldap_tls": False, "admin_password": ADMIN_PW,
         "published_ports": [f"127.0.0.1:{port2}:389"], "recreate_data": "wipe"}, check=True)
     assert r["changed"] and any("recreate_data=wipe" in c for c in r["commands"]), r
     assert docker_client.containers.get(server["name"]).id == second.id and user_can_bind(port)

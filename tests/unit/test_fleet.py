@@ -113,3 +113,11 @@ def test_unreachable_daemon_error_or_skip():
     daemons, skipped = fleet.scan(entries, "skip", warnings.append)
     assert daemons == [] and len(skipped) == 1
     assert warnings[0].endswith("its containers are left out of the inventory")
+
+
+def test_entries_take_the_aliases_of_the_modules_docker_options():
+    (entry,) = fleet.daemon_entries([{"docker_url": "tcp://h1:2376", "tls_verify": False, "ca_cert": "/ca.pem",
+                                      "cert_path": "/c.pem", "key_path": "/k.pem"}], environ={})
+    conn = entry["conn"]
+    assert (conn["host"], conn["verify"], conn["ca_path"]) == ("tcp://h1:2376", False, "/ca.pem")
+    assert (conn["client_cert"], conn["client_key"]) == ("/c.pem", "/k.pem")

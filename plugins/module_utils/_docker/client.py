@@ -72,6 +72,20 @@ DOCKER_COMMON_ARGS = dict(
 )
 DOCKER_REQUIRED_TOGETHER = [["client_cert", "client_key"]]
 
+
+def docker_suboptions(timeout=None):
+    """DOCKER_COMMON_ARGS for another daemon named in a nested option (db2_image's `copy_from`, the
+    inventory plugin's `docker_hosts`): same names, types and aliases; docker_host is required and no
+    DOCKER_* variable applies, since those describe the daemon of the task, not this one."""
+    spec = {}
+    for name, option in DOCKER_COMMON_ARGS.items():
+        spec[name] = {key: value for key, value in option.items() if key != "fallback"}
+    del spec["docker_host"]["default"]
+    spec["docker_host"]["required"] = True
+    if timeout is not None:
+        spec["timeout"]["default"] = timeout
+    return spec
+
 _SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|_PW$|^PW$|SECRET|TOKEN|CREDENTIAL|_KEY$|APIKEY)", re.I)
 
 

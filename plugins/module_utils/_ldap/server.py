@@ -57,7 +57,8 @@ SERVER_OPTIONS = dict(
     admin_password=dict(type="str", no_log=True),
     readonly_user=dict(type="str"),
     readonly_password=dict(type="str", no_log=True),
-    tls=dict(type="bool", default=True),
+    # Not `tls`: that is the Docker connection's option (DOCKER_COMMON_ARGS), which this module takes too.
+    ldap_tls=dict(type="bool", default=True),
     tls_subject_alt_names=dict(type="list", elements="str", default=[]),
     network=dict(type="str", required=True),
     hostname=dict(type="str"),
@@ -126,12 +127,12 @@ def environment(params):
         env = {"LDAP_ROOT": base, "LDAP_ADMIN_USERNAME": "admin",
                "LDAP_ADMIN_PASSWORD_FILE": SECRETS_DIR + "/admin", "LDAP_CUSTOM_LDIF_DIR": STYLES[style]["ldif_dir"],
                "LDAP_SKIP_DEFAULT_TREE": "yes", "LDAP_ENABLE_TLS": "no"}
-        if params["tls"]:
-            raise LdapServerError("env_style=bitnami needs your own certificate files for TLS; set tls=false "
+        if params["ldap_tls"]:
+            raise LdapServerError("env_style=bitnami needs your own certificate files for TLS; set ldap_tls=false "
                                   "on a private network or use the osixia image")
         return env, secrets
     env = {"LDAP_DOMAIN": params["domain"], "LDAP_BASE_DN": base, "LDAP_ORGANISATION": params["organisation"],
-           "LDAP_ADMIN_PASSWORD_FILE": SECRETS_DIR + "/admin", "LDAP_TLS": "true" if params["tls"] else "false",
+           "LDAP_ADMIN_PASSWORD_FILE": SECRETS_DIR + "/admin", "LDAP_TLS": "true" if params["ldap_tls"] else "false",
            "LDAP_TLS_VERIFY_CLIENT": "try"}
     if params["readonly_user"]:
         if not params["readonly_password"]:

@@ -27,13 +27,16 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     DEFAULT_DOCKER_HOST,
     DockerOperationError,
     connect,
+    docker_suboptions,
     insecure_warnings,
     resolve_connection,
 )
 
-# Keys of one `docker_hosts` entry: the modules' connection options plus a name for the daemon.
-DAEMON_KEYS = ("docker_host", "alias", "tls", "validate_certs", "ca_path", "client_cert", "client_key", "timeout")
-PATH_KEYS = ("ca_path", "client_cert", "client_key")
+# One `docker_hosts` entry: the modules' connection options (names, types, aliases) plus a name for the daemon.
+DAEMON_SPEC = dict(docker_suboptions(), alias=dict(type="str"))
+DAEMON_KEYS = tuple(DAEMON_SPEC)
+DAEMON_ALIASES = {alias: name for name, option in DAEMON_SPEC.items() for alias in option.get("aliases", ())}
+PATH_KEYS = tuple(name for name, option in DAEMON_SPEC.items() if option["type"] == "path")
 # Bump when the shape of the cached data changes: an older cache then counts as a miss.
 CACHE_FORMAT = 1
 
@@ -66,6 +69,8 @@ def daemon_entries(raw, base_dir=None, environ=None):
         raise FleetError("docker_hosts must be a non-empty list of Docker daemons, each a mapping with docker_host")
     entries, aliases = [], {}
     for index, item in enumerate(raw):
+        if isinstance(item, dict):  # an alias (docker_url, tls_verify, ca_cert, ...) means what it means in a module
+            item = {DAEMON_ALIASES.get(key, key): value for key, value in item.items()}
         if not isinstance(item, dict) or not item.get("docker_host"):
             raise FleetError("docker_hosts[%d] must be a mapping with docker_host (got %r)" % (index, item))
         unknown = sorted(set(item) - set(DAEMON_KEYS))
@@ -76,7 +81,7 @@ def daemon_entries(raw, base_dir=None, environ=None):
             raise FleetError("docker_hosts[%d] (%s): client_cert and client_key go together"
                              % (index, item["docker_host"]))
         # validate_certs stays unset unless given: the entry's value, then DOCKER_TLS_VERIFY, then on.
-        params = dict(timeout=60)
+        params = dict(timeout=DAEMON_SPEC["timeout"]["default"])
         params.update((k, v) for k, v in item.items() if v is not None)
         for key in PATH_KEYS:
             if params.get(key):
