@@ -2,6 +2,7 @@
 and a target image that is not there is caught in the pre-flight with one clear line per host."""
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 
@@ -56,11 +57,18 @@ def test_check_mode_reads_as_a_plan(fleet, docker_client):
 
 
 def test_tags_select_the_preflight(fleet, docker_client):
+    """`--tags db2_fixpack_preflight --check` runs the pre-flight tasks and nothing else."""
     proc = run_playbook(UPGRADE, fleet["inventory"], {"db2_target_image": fleet["images"]["11.1.4.4"]},
-                        args=("--tags", "db2_fixpack_preflight"))
+                        args=("--tags", "db2_fixpack_preflight", "--check"))
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert "TASK [db2ops.docker.db2_fixpack : Plan the upgrade" in proc.stdout
-    assert "TASK [db2ops.docker.db2_fixpack : Upgrade the container" not in proc.stdout
+    tasks = re.findall(r"^TASK \[(.+?)\] \*+$", proc.stdout, re.M)
+    assert tasks == ["A target image is given",  # tagged always: the one check every run needs
+                     "Check daemon, Db2, storage space, target image and level",
+                     "db2ops.docker.db2_fixpack : Plan the upgrade (daemon, Db2, target image and level, storage "
+                     "not shared, room for the backup)"], proc.stdout[-3000:]
+    plan = proc.stdout.split("TASK [db2ops.docker.db2_fixpack : Plan the upgrade", 1)[1]
+    assert plan.count("ok: [") == 2 and "changed:" not in plan and "fatal:" not in plan
+    assert "PLAY [Upgrade" in proc.stdout and "would upgrade" not in proc.stdout  # the upgrade play selects nothing
     untouched(fleet, docker_client)
 
 

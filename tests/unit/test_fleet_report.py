@@ -139,3 +139,56 @@ def test_a_crashed_module_row_says_why():
     assert row["drift"] == "unknown" and "\n" not in row["drift_text"]
     assert "ModuleNotFoundError: No module named 'docker'" in row["drift_text"]
     assert "ansible_python_interpreter" in row["drift_text"]
+
+
+# The fleet summary of an upgrade run (role db2_fixpack, tasks/summary.yml): filters fleet_upgrade_rows
+# and fleet_upgrade_table.
+
+def outcome(host, result, **extra):
+    return dict(dict(host=host, docker_host="unix:///var/run/docker.sock", container=host, **{"from": "11.1.3.3a"},
+                     to="11.1.4.4", downtime_seconds="42.5", backup="/database/backup/TESTDB.0.x", result=result,
+                     message=""), **extra)
+
+
+def test_upgrade_rows_in_play_order_with_not_started_and_unreachable():
+    from ansible_collections.db2ops.docker.plugins.filter.fleet_report import fleet_upgrade_rows
+    hostvars = dict(  # what the filter reads of each host's hostvars
+        db2a={"_db2_fixpack_summary": outcome("db2a", "upgraded"), "db2_container": "db2server"},
+        db2b={"db2ops_docker_host": "tcp://h2:2376", "db2_container": "billing"},  # lost its connection
+        db2c={"db2ops_docker_host": "tcp://h3:2376"},  # a later batch
+        db2d={"_db2_fixpack_summary": outcome("db2d", "failed", backup="", message="stop failed: nothing changed")},
+    )
+    rows = fleet_upgrade_rows(["db2a", "db2b", "db2c", "db2d"], ["db2a", "db2c", "db2d"], hostvars)
+    assert [r["host"] for r in rows] == ["db2a", "db2b", "db2c", "db2d"]
+    assert rows[0] == outcome("db2a", "upgraded")  # the recorded outcome, as it was
+    assert rows[1] == {"host": "db2b", "docker_host": "tcp://h2:2376", "container": "billing", "from": "-",
+                       "to": "-", "downtime_seconds": None, "backup": "", "result": "unreachable",
+                       "message": "unreachable during the upgrade: its state is unknown; run again when it answers"}
+    assert (rows[2]["result"], rows[2]["container"], rows[2]["message"]) == ("not started", "db2c", "")
+    assert rows[3]["result"] == "failed"
+
+
+def test_upgrade_rows_of_a_host_without_vars_and_bad_hostvars():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.db2ops.docker.plugins.filter.fleet_report import fleet_upgrade_rows
+    (row,) = fleet_upgrade_rows(["gone"], ["gone"], {})
+    assert (row["container"], row["docker_host"], row["result"]) == ("gone", "", "not started")
+    with pytest.raises(AnsibleFilterError, match="hostvars"):
+        fleet_upgrade_rows(["a"], ["a"], "hostvars")
+
+
+def test_upgrade_table_shows_the_backup_or_why_it_failed():
+    from ansible_collections.db2ops.docker.plugins.filter.fleet_report import fleet_upgrade_table
+    rows = [outcome("db2a", "upgraded"), outcome("db2b", "unchanged", backup="", downtime_seconds=None),
+            outcome("db2c", "failed", backup="", message="stop failed"),
+            fr.upgrade_rows(["db2d"], [], {})[0], fr.upgrade_rows(["db2e"], ["db2e"], {})[0]]
+    header, *lines = fleet_upgrade_table(rows)
+    assert header.split() == ["HOST", "CONTAINER", "FROM", "->", "TO", "DOWN(s)", "RESULT", "BACKUP", "(or", "why",
+                              "it", "failed)"]
+    assert lines[0] == "%-14s %-18s %-10s -> %-10s %8s  %-13s %s" % ("db2a", "db2a", "11.1.3.3a", "11.1.4.4", "42.5",
+                                                                     "upgraded", "/database/backup/TESTDB.0.x")
+    assert lines[1].split()[-3:] == ["-", "unchanged", "-"]  # no downtime, no backup: dashes
+    assert lines[2].endswith("failed        stop failed")
+    assert lines[3].endswith("unreachable   " + fr.UNREACHABLE_TEXT)
+    assert lines[4].endswith("not started   -")
+    assert fleet_upgrade_table(None) == [header]

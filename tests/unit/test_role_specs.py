@@ -9,17 +9,38 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (REPO / "roles").iterdir() if (p / "defaults" / "main.yml").exists())
 
 
+def _entry_points(role):
+    return yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+
+
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_argument_specs_in_sync_with_defaults(role):
+    """Every entry point (main, and preflight/upgrade of db2_fixpack): each option is the role's, and its
+    default is the one in defaults/main.yml; every default is an option of main."""
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
-    options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    assert set(defaults) - set(options) == set(), "defaults without a spec"
-    for name, spec in options.items():
-        assert name.startswith(role.name + "_"), name
-        if spec.get("required"):
-            continue
-        assert name in defaults, "spec without a default: %s" % name
-        assert spec.get("default") == defaults[name], name
+    entry_points = _entry_points(role)
+    assert set(defaults) - set(entry_points["main"]["options"]) == set(), "defaults without a spec"
+    for entry, spec in entry_points.items():
+        for name, option in spec["options"].items():
+            assert name.startswith(role.name + "_"), (entry, name)
+            if option.get("required"):
+                continue
+            assert name in defaults, "%s: spec without a default: %s" % (entry, name)
+            assert option.get("default") == defaults[name], (entry, name)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
+def test_entry_points_share_one_definition_per_option(role):
+    """An option in several entry points is the same option (written once, YAML anchors), so the
+    copies cannot drift (db2_fixpack_docker_client_key lost its no_log: false in two of three)."""
+    seen = {}
+    for entry, spec in _entry_points(role).items():
+        for name, option in spec["options"].items():
+            assert seen.setdefault(name, (entry, option))[1] == option, (name, entry, seen[name][0])
+    text = (role / "meta" / "argument_specs.yml").read_text()
+    for name in seen:
+        written = re.findall(r"^      %s:(?: &\w+)?$" % name, text, re.M)  # an alias (`: *x`) is no copy
+        assert len(written) == 1, "%s is written %d times" % (name, len(written))
 
 
 # Names that hold a secret, or a list whose items carry passwords (db2_ldap_users, db2_image_users).

@@ -155,3 +155,42 @@ def fleet_report(items, target_level=None, now=None):
     return dict(target_level=target_level, target_source=source,
                 generated_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now)),
                 summary=summary, rows=rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fleet summary of an upgrade run (role db2_fixpack, tasks/summary.yml)
+
+UNREACHABLE_TEXT = "unreachable during the upgrade: its state is unknown; run again when it answers"
+UPGRADE_COLUMNS = ("HOST", "CONTAINER", "FROM", "TO", "DOWN(s)", "RESULT", "BACKUP (or why it failed)")
+UPGRADE_LINE = "%-14s %-18s %-10s -> %-10s %8s  %-13s %s"
+
+
+def upgrade_rows(hosts_all, hosts_left, known):
+    """One row per host of the play, in play order.
+
+    known: {host: {outcome, docker_host, container}} where outcome is the row the host recorded
+    (upgrade.yml), or None. A host without one is "unreachable" when it left the play (a failed
+    upgrade records its outcome first, so only a lost connection leaves none), else "not started".
+    """
+    rows = []
+    for host in hosts_all:
+        facts = known.get(host) or {}
+        if facts.get("outcome"):
+            rows.append(dict(facts["outcome"]))
+            continue
+        lost = host not in hosts_left
+        rows.append({"host": host, "docker_host": facts.get("docker_host") or "",
+                     "container": facts.get("container") or host, "from": "-", "to": "-",
+                     "downtime_seconds": None, "backup": "", "result": "unreachable" if lost else "not started",
+                     "message": UNREACHABLE_TEXT if lost else ""})
+    return rows
+
+
+def upgrade_table(rows):
+    """The rows as aligned lines under a header; the last column is the backup, or why it failed."""
+    lines = [UPGRADE_LINE % UPGRADE_COLUMNS]
+    for row in rows:
+        last = row.get("backup") or (row.get("message") if row.get("result") in ("failed", "unreachable") else "-")
+        lines.append(UPGRADE_LINE % (row.get("host"), row.get("container"), row.get("from"), row.get("to"),
+                                     row.get("downtime_seconds") or "-", row.get("result"), last))
+    return lines
