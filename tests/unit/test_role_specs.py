@@ -101,3 +101,23 @@ def test_tasks_passing_secret_lists_are_no_log(role):
             for name in secret_lists:
                 if re.search(r"\b%s\b" % name, text):
                     assert "no_log" in task, "%s: task %r passes %s without no_log" % (path.name, task.get("name"), name)
+
+
+def _task_files():
+    for path in sorted((REPO / "roles").glob("*/tasks/*.yml")):
+        yield path, list(_tasks(yaml.safe_load(path.read_text())))
+    for path in sorted((REPO / "playbooks").glob("*.yml")):
+        plays = yaml.safe_load(path.read_text()) or []
+        yield path, [task for play in plays for key in ("pre_tasks", "tasks", "post_tasks", "handlers")
+                     for task in _tasks(play.get(key))]
+
+
+def test_variables_set_inside_roles_and_playbooks_are_internal():
+    """register and set_fact names start with `_` (ansible-lint var-naming allows `_<role>_...`): the
+    options a user sets and the variables the collection sets for itself never share a name."""
+    for path, tasks in _task_files():
+        for task in tasks:
+            names = [task["register"]] if "register" in task else []
+            names += [k for k in (task.get("ansible.builtin.set_fact") or {}) if k != "cacheable"]
+            for name in names:
+                assert name.startswith("_"), "%s: task %r sets %s" % (path.relative_to(REPO), task.get("name"), name)
