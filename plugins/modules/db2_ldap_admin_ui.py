@@ -40,7 +40,7 @@ author:
 extends_documentation_fragment:
   - db2ops.docker.docker
   - db2ops.docker.attributes
-  - db2ops.docker.attributes.actiongroup_db2
+  - db2ops.docker.attributes.actiongroup_docker
 attributes:
   check_mode:
     support: full

@@ -16,7 +16,8 @@ def documentation(path):
 
 
 # The connection a module's argument spec is built on, seen in its source: the group it belongs to.
-CONNECTION_SPEC = {"docker": ("docker_argument_spec(", "_ats.module import"), "ldap": ("ldap_argument_spec(",)}
+CONNECTION_SPEC = {"docker": ("docker_argument_spec(", "_ats.module import", "db2_target_module("),
+                   "ldap": ("ldap_argument_spec(",)}
 
 
 def test_every_module_is_in_the_action_group_of_its_connection_and_says_so():

@@ -30,7 +30,7 @@ def daemon():
 def params(**extra):
     p = dict(name="ldap", state="present", image=IMAGE, env_style="osixia", domain="example.org", base_dn=None,
              organisation="Example Inc.", admin_password="adminpw", readonly_user=None, readonly_password=None,
-             tls=True, tls_subject_alt_names=[], network="ldapnet", hostname=None, aliases=["ldap-host"],
+             ldap_tls=True, tls_subject_alt_names=[], network="ldapnet", hostname=None, aliases=["ldap-host"],
              published_ports=["127.0.0.1:1389:389"], bootstrap_ldif=[dict(name="10-ou.ldif", content="dn: ou=x\n")],
              ready_timeout=2, recreate_data="keep")
     p.update(extra)
@@ -119,7 +119,7 @@ def test_readonly_user_and_bitnami_style(daemon):
     assert secrets_of(daemon.container("ldap"))["db2ops-secrets/readonly"][1] == "readpw"
     env = daemon.container("ldap")["Config"]["Env"]
     assert "LDAP_TLS_SUBJECT_ALT_NAMES=ldap.example.org" in env
-    changed, facts = run(daemon, name="ldap2", env_style="bitnami", tls=False, base_dn="dc=corp")
+    changed, facts = run(daemon, name="ldap2", env_style="bitnami", ldap_tls=False, base_dn="dc=corp")
     assert facts["ldap_host"] == "ldap2:1389" and "LDAP_ROOT=dc=corp" in daemon.container("ldap2")["Config"]["Env"]
 
 
