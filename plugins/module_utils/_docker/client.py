@@ -86,6 +86,7 @@ def docker_suboptions(timeout=None):
         spec["timeout"]["default"] = timeout
     return spec
 
+
 _SECRET_ENV_NAME = re.compile(r"(PASSWORD|PASSWD|_PW$|^PW$|SECRET|TOKEN|CREDENTIAL|_KEY$|APIKEY)", re.I)
 
 
