@@ -112,7 +112,7 @@ def test_daemon_down(tmp_path):
     result = info(tmp_path, docker_host="unix:///run/db2ops-no-such.sock")
     assert result["failed"]
     assert result["msg"] == ("Cannot reach the Docker daemon at unix:///run/db2ops-no-such.sock (connection refused "
-                             "or no socket): is dockerd running?. Nothing was changed.")
+                             "or no socket); check that dockerd runs there. Nothing was changed.")
 
 
 class TestTlsDaemon:

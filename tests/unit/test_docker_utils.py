@@ -101,7 +101,7 @@ def test_missing_tls_file_named(tmp_path):
 
 
 @pytest.mark.parametrize("error, expected", [
-    ("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))", "is dockerd running"),
+    ("('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))", "check that dockerd runs there"),
     ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self signed", "TLS verification"),
     ("Client sent an HTTP request to an HTTPS server.", "speaks TLS"),
     ("Permission denied", "Permission denied on the Docker socket"),

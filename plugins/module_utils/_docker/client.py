@@ -27,7 +27,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
 
 try:
     import docker
-    from docker.errors import APIError, DockerException, NotFound
+    # NotFound is for the modules: they import every Docker error from here.
+    from docker.errors import APIError, DockerException, NotFound  # noqa: F401 pylint: disable=unused-import
     from docker.tls import TLSConfig
 
     HAS_DOCKER = True
@@ -238,7 +239,7 @@ def describe_connection_error(conn, exc):
     if "SSL" in text or "TLS" in text or "tls" in text:
         return "TLS handshake with the Docker daemon at %s failed: %s" % (host, short_text(text))
     if "No such file or directory" in text or "Connection refused" in text or "ConnectionRefused" in text:
-        return "Cannot reach the Docker daemon at %s (connection refused or no socket): is dockerd running?" % host
+        return "Cannot reach the Docker daemon at %s (connection refused or no socket); check that dockerd runs there" % host
     if "Permission denied" in text:
         return "Permission denied on the Docker socket %s: run as root or a member of the docker group" % host
     if "timed out" in text or "Timeout" in text:
@@ -335,18 +336,7 @@ def docker_argument_spec(extra=None):
     return spec
 
 
-# ---------------------------------------------------------------------------------------------
-# Exec
-
-_STREAM_STDOUT, _STREAM_STDERR = 1, 2
-
-
 def api_message(exc):
+    """The daemon's own explanation of an APIError, shortened."""
     explanation = getattr(exc, "explanation", None)
     return short_text(explanation or str(exc))
-
-
-# ---------------------------------------------------------------------------------------------
-# Containers and logs
-
-

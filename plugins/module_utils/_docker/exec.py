@@ -16,13 +16,14 @@ import struct
 import time
 
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    _STREAM_STDERR,
     APIError,
     DockerOperationError,
     ExecTimeout,
     NotFound,
     api_message,
 )
+
+_STREAM_STDOUT, _STREAM_STDERR = 1, 2  # the stream ids in the Engine API's multiplexed frames
 
 
 class ExecResult:
