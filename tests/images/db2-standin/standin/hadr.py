@@ -142,15 +142,17 @@ def start_daemon(instance, database):
 
 
 def stop_daemon(instance, alias):
+    try:
+        pid = int(runtime_path(instance, alias, "pid").read_text())
+    except (OSError, ValueError):
+        return
     if running(instance, alias):
         control(instance, alias, "STOP", 10)
-        pid = int(runtime_path(instance, alias, "pid").read_text())
         for _ in range(200):
             if not running(instance, alias):
-                break
+                return
             time.sleep(0.025)
-        else:
-            os.kill(pid, 9)
+        os.kill(pid, 9)
 
 
 def stop_all(instance):

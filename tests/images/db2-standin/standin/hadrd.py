@@ -86,12 +86,15 @@ class Peer:
         self.last_sent = time.monotonic()
 
     def receive(self):
-        """Messages that arrived; raises ConnectionError when the peer closed."""
+        """Messages that arrived; raises ConnectionError once the peer closed and every message
+        it sent before closing was returned (a primary closes right after its last message)."""
+        closed = False
         try:
             while True:
                 chunk = self.sock.recv(65536)
                 if not chunk:
-                    raise ConnectionError("peer closed the connection")
+                    closed = True
+                    break
                 self.buffer += chunk
                 self.last_recv = time.monotonic()
         except (BlockingIOError, InterruptedError):
@@ -100,6 +103,8 @@ class Peer:
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
             messages.append(json.loads(line))
+        if closed and not messages:
+            raise ConnectionError("peer closed the connection")
         return messages
 
     def close(self):
@@ -563,7 +568,7 @@ class Hadr:
             return "ERR 1"
         try:
             self.peer.send({"t": "takeover"})
-            deadline = time.monotonic() + self.timeout
+            deadline = time.monotonic() + max(self.timeout, 30)
             while self.role == "STANDBY" and time.monotonic() < deadline:
                 select.select([self.peer.sock], [], [], 0.1)
                 self.standby_receive()
@@ -571,7 +576,10 @@ class Hadr:
                     break
         except (OSError, ValueError) as error:
             self.drop(str(error))
-        return "OK" if self.role == "PRIMARY" else "ERR 7"
+        if self.role == "PRIMARY":
+            return "OK"
+        self.diag("Error", "HADR: takeover failed: the primary did not hand over its role.")
+        return "ERR 7"
 
     def become_primary(self, forced):
         end = translog.end(self.database)

@@ -272,7 +272,10 @@ def replay(database, line):
 
 
 def replayed(database):
-    """The LSO up to which the standby has replayed (its log end when it is not a standby)."""
+    """The LSO up to which the standby has replayed (its log end when it is not a standby: a
+    primary's or a standard database's log holds only what its own commits did)."""
+    if dbcfg.read(database).get("HADR_DB_ROLE") != "STANDBY":
+        return end(database)
     try:
         return int((log_dir(database) / "standin.replayed").read_text())
     except (OSError, ValueError):
