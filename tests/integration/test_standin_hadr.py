@@ -15,6 +15,7 @@ from test_standin_image import SETUP_DONE, exec_owner, wait_for_log_count
 
 HADR_PORT = "4000"
 TIMEOUT = 5  # HADR_TIMEOUT of the pairs: a lost partner is noticed within seconds
+SETUP_WAIT = 180  # a container start takes a minute on a loaded 2-core machine
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def prepare_pair(containers, network, share, primary_image, standby_image, **ext
     primary = start(containers, network, share, primary_image, "hp-" + tag)
     standby = start(containers, network, share, standby_image, "hs-" + tag)
     for container in (primary, standby):
-        wait_for_log(container, SETUP_DONE)
+        wait_for_log(container, SETUP_DONE, SETUP_WAIT)
     ok(primary, "db2 connect to testdb >/dev/null && db2 'create table kept (id int, v varchar(30))' "
                 "&& db2 \"insert into kept values (1, 'in the backup')\" && db2 terminate")
     out = ok(primary, "db2 backup db testdb online to /hadr")
@@ -141,7 +142,7 @@ def dsn(container):
 
 def test_hadr_configuration_and_errors_on_one_database(containers, network, share, standin_images):
     db = start(containers, network, share, standin_images["11.5.8.0"], "h1-" + uuid.uuid4().hex[:6])
-    wait_for_log(db, SETUP_DONE)
+    wait_for_log(db, SETUP_DONE, SETUP_WAIT)
     (_, cfg), syncmode, timeout, (_, cfg_after) = batch(
         db, "db2 get db cfg for testdb", "db2 update db cfg for testdb using HADR_SYNCMODE FAST",
         "db2 update db cfg for testdb using HADR_TIMEOUT 0", "db2 get db cfg for testdb")
@@ -283,7 +284,7 @@ def test_lost_partners_forced_takeover_and_reintegration(containers, network, sh
     assert code == 0, out
     wait_state(primary, "DISCONNECTED", timeout=TIMEOUT + 20)
     standby.start()
-    wait_for_log_count(standby, SETUP_DONE, 2)
+    wait_for_log_count(standby, SETUP_DONE, 2, SETUP_WAIT)
     ok(standby, "db2 activate db testdb")  # a standby database activates as a standby
     wait_state(standby, "PEER")
 
@@ -303,7 +304,7 @@ def test_lost_partners_forced_takeover_and_reintegration(containers, network, sh
     # The old primary comes back: as a primary it finds no standby within HADR_TIMEOUT. Its log
     # did not diverge, so it rejoins as the standby and catches up.
     primary.start()
-    wait_for_log_count(primary, SETUP_DONE, 2)
+    wait_for_log_count(primary, SETUP_DONE, 2, SETUP_WAIT)
     activate, rejoin = batch(primary, "db2 activate db testdb", "db2 start hadr on db testdb as standby")
     assert activate[0] == 4 and 'SQL1768N  Unable to start HADR. Reason code = "7".' in activate[1], activate
     assert rejoin[0] == 0, rejoin
@@ -319,7 +320,7 @@ def test_rolling_update_levels(containers, network, share, standin_images):
     primary, standby = prepare_pair(containers, network, share, standin_images["11.1.3.3a"],
                                     standin_images["11.1.4.4"])
     other = start(containers, network, share, standin_images["11.5.8.0"], "hx-" + uuid.uuid4().hex[:6])
-    wait_for_log(other, SETUP_DONE)
+    wait_for_log(other, SETUP_DONE, SETUP_WAIT)
     stamp = re.findall(r"TESTDB\.0\.db2inst1\.DBPART000\.(\d{14})\.001", "\n".join(
         p.name for p in share.iterdir()))[0]
     owner(other, "db2 deactivate db testdb && db2 restore db testdb from /hadr taken at %s "
