@@ -8,7 +8,7 @@ them (`S0000001.LOG, 0, 48912046`: file, page in the file, LSO).
 The stand-in's records are logical: one JSON line per committed unit of work, holding the
 statements as prepared for SQLite (CURRENT TIMESTAMP and friends already fixed as literals by
 the dialect, so a replay gives the same rows) and their parameters. A line's LSO is the
-offset of its first byte in the stream; a file is closed after LOGFILSIZ 4 KB pages.
+offset of its first byte in the stream; a file holds at most LOGFILSIZ 4 KB pages (or one record).
 
 Commit order: a unit of work appends its record and commits under one lock on the log
 (`standin.lock`), so the log holds the units of work in the order they committed.
@@ -111,7 +111,7 @@ def append_line(database, line):
     The caller holds `locked(database)`."""
     files = _files(database)
     limit = int(dbcfg.read(database).get("LOGFILSIZ", "1024") or 1024) * PAGE
-    if files and files[-1][2] < limit:
+    if files and (files[-1][2] == 0 or files[-1][2] + len(line) <= limit):
         path, start, size = files[-1]
     else:
         control = _control(database)
