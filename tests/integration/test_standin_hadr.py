@@ -246,6 +246,10 @@ def test_pair_ships_committed_rows_keeps_the_standby_closed_and_switches_roles(
     assert int(fields["PRIMARY_LOG_FILE,PAGE,POS"].split(", ")[2]) > before
     assert fields["STANDBY_LOG_FILE,PAGE,POS"] == fields["PRIMARY_LOG_FILE,PAGE,POS"]  # NEARSYNC, peer
     assert fields["HADR_LOG_GAP(bytes)"] == "0"
+    code, out = sql(primary, "select hadr_role, hadr_state, hadr_connect_status, hadr_timeout, hadr_log_gap, "
+                             "primary_log_pos - %d from table(mon_get_hadr(null))" % before)
+    assert code == 0 and out.split()[:5] == ["PRIMARY", "PEER", "CONNECTED", "5000", "0"], out
+    assert int(out.split()[5]) > 0, out  # MON_GET_HADR: the same positions, durations in ms
 
     # Reads on standby (DB2_HADR_ROS) show the replayed rows, UR only; writes are refused.
     _, ur_read, cs_read, write = batch(
