@@ -108,3 +108,19 @@ def test_a_database_that_is_no_longer_primary_refuses_to_commit(primary):
         translog.commit(ctx, primary)
     assert refused.value.msg_id == "SQL1224N"
     assert not ctx.conn.in_transaction and translog.end(primary) == 0
+
+
+def test_a_tool_write_is_logged_so_the_standby_replays_it(tmp_path, primary):
+    """db2updv's catalog row: run once on the primary, shipped to the standby by the log."""
+    with primary.schema_connection("SYSIBM") as conn:
+        conn.execute("CREATE TABLE SYSVERSIONS (VERSIONNUMBER INTEGER, VERSION_TIMESTAMP TIMESTAMP, "
+                     "AUTHID VARCHAR(128), VERSIONBUILDLEVEL VARCHAR(255))")
+    standby = make_database(tmp_path, "STBY")
+    with standby.schema_connection("SYSIBM") as conn:
+        conn.execute("CREATE TABLE SYSVERSIONS (VERSIONNUMBER INTEGER, VERSION_TIMESTAMP TIMESTAMP, "
+                     "AUTHID VARCHAR(128), VERSIONBUILDLEVEL VARCHAR(255))")
+    translog.tool_write(primary, "SYSIBM", "INSERT INTO SYSVERSIONS VALUES (?, ?, ?, ?)",
+                        (11010404, "2026-01-01-00.00.00.000000", "DB2INST1", "s1811091400"))
+    for _, line in translog.records(primary, 0):
+        translog.replay(standby, line)
+    assert standby.catalog_level() == primary.catalog_level() == 11010404

@@ -246,6 +246,25 @@ def end_unit(ctx, database, verb):
         rollback(ctx)
 
 
+def tool_write(database, schema, sql, params=()):
+    """A change made by a Db2 tool rather than an application (db2updv's catalog row): run and
+    logged as a unit of work of its own, so that an HADR standby gets it too."""
+    ctx = _ToolContext(database.open(schema))
+    try:
+        ctx.conn.execute("BEGIN")
+        ctx.conn.execute(sql, params)
+        statement = dialect.Statement(sql, sql.split(None, 1)[0].upper())
+        note(ctx, database, statement, schema, params)
+        commit(ctx, database)
+    finally:
+        ctx.conn.close()
+
+
+class _ToolContext:
+    def __init__(self, conn):
+        self.conn = conn
+
+
 # --- replay on a standby ----------------------------------------------------------------------
 
 def replay(database, line):
