@@ -313,9 +313,9 @@ class Clp:
             if explicit:
                 state["active"].remove(database.alias)
             run = state["run"]
-        commands.deactivated(self.instance, database)  # e.g. an HADR database's log shipping
         if connections(self.instance, run).get(database.alias):
             raise dialect.SqlError("SQL1495W")
+        commands.deactivated(self.instance, database)  # e.g. an HADR database's log shipping
         if not explicit:
             raise dialect.SqlError("SQL1496W")
         return self.emit("DB20000I", RC_OK, command="DEACTIVATE DATABASE")

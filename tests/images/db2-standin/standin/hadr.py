@@ -259,6 +259,8 @@ def hadr_usable(database, how):
             raise dialect.SqlError("SQL1776N", reason="1")
     elif current == "PRIMARY" and not state:
         _activate(instance, database, wait=True)  # the first activation waits for the standby
+        if how == "connect":  # ACTIVATE records it itself
+            mark_active(instance, database.alias, True)  # it stays up when its connections end
 
 
 @commands.statement_check
