@@ -143,7 +143,7 @@ def dsn(container):
 def test_hadr_configuration_and_errors_on_one_database(containers, network, share, standin_images):
     db = start(containers, network, share, standin_images["11.5.8.0"], "h1-" + uuid.uuid4().hex[:6])
     wait_for_log(db, SETUP_DONE, SETUP_WAIT)
-    (_, cfg), syncmode, timeout, (_, cfg_after) = batch(
+    (_rc, cfg), syncmode, timeout, (_rc2, cfg_after) = batch(
         db, "db2 get db cfg for testdb", "db2 update db cfg for testdb using HADR_SYNCMODE FAST",
         "db2 update db cfg for testdb using HADR_TIMEOUT 0", "db2 get db cfg for testdb")
     for line in (" HADR database role                                      = STANDARD",
@@ -252,7 +252,7 @@ def test_pair_ships_committed_rows_keeps_the_standby_closed_and_switches_roles(
     assert int(out.split()[5]) > 0, out  # MON_GET_HADR: the same positions, durations in ms
 
     # Reads on standby (DB2_HADR_ROS) show the replayed rows, UR only; writes are refused.
-    _, ur_read, cs_read, write = batch(
+    _set, ur_read, cs_read, write = batch(
         standby, "db2set DB2_HADR_ROS=ON", SQL % ("select id from kept order by id", " with ur"),
         SQL % ("select id from kept", ""), SQL % ("insert into kept values (6, 'on standby')", ""))
     assert ur_read[0] == 0 and ur_read[1].split() == ["1", "2", "3", "4", "5"], ur_read
@@ -267,8 +267,8 @@ def test_pair_ships_committed_rows_keeps_the_standby_closed_and_switches_roles(
     fields = pd(standby)
     assert fields["HADR_ROLE"] == "PRIMARY" and fields["HADR_LAST_TAKEOVER_TIME"] != "NULL"
     assert wait_state(primary, "PEER")["HADR_ROLE"] == "STANDBY"
-    closed, _ = batch(primary, SQL % ("select count(*) from kept", ""),
-                      "db2set DB2_HADR_ROS=ON DB2_STANDBY_ISO=UR")
+    closed, _set = batch(primary, SQL % ("select count(*) from kept", ""),
+                         "db2set DB2_HADR_ROS=ON DB2_STANDBY_ISO=UR")
     written = sql(standby, "insert into kept values (6, 'on the new primary')")
     assert closed[0] == 4 and "SQL1776N" in closed[1], closed
     assert written[0] == 0, written

@@ -53,7 +53,7 @@ def test_positions_follow_the_stream_across_log_files(primary):
     line = b"x" * 999 + b"\n"
     ends = []
     with translog.locked(primary):
-        for _ in range(9):
+        for _record in range(9):
             ends.append(translog.append_line(primary, line)[1])
     assert ends == [1000 * n for n in range(1, 10)]
     assert translog.end(primary) == 9000
@@ -61,7 +61,7 @@ def test_positions_follow_the_stream_across_log_files(primary):
     assert files == ["S0000000.LOG", "S0000001.LOG", "S0000002.LOG"]  # at most 4096 bytes each
     assert translog.position(primary, 4500) == ("S0000001.LOG", 0, 4500)
     assert translog.position(primary, 9000) == ("S0000002.LOG", 0, 9000)
-    assert [lso for lso, _ in translog.records(primary, 6000)] == [6000, 7000, 8000]
+    assert [lso for lso, _line in translog.records(primary, 6000)] == [6000, 7000, 8000]
     assert translog.record_ending_at(primary, 5000) == line
     assert translog.record_ending_at(primary, 5500) is None
 
@@ -86,7 +86,7 @@ def test_committed_units_of_work_replay_on_a_copy_and_rolled_back_ones_do_not(tm
     ctx.run(primary, "INSERT INTO T VALUES (99, 0, NULL, NULL)")
     translog.rollback(ctx)
     ctx.conn.close()
-    lines = [line for _, line in translog.records(primary, 0)]
+    lines = [line for _lso, line in translog.records(primary, 0)]
     assert len(lines) == 2  # two units of work; the rolled-back one left nothing
 
     standby = make_database(tmp_path, "STBY")
@@ -121,6 +121,6 @@ def test_a_tool_write_is_logged_so_the_standby_replays_it(tmp_path, primary):
                      "AUTHID VARCHAR(128), VERSIONBUILDLEVEL VARCHAR(255))")
     translog.tool_write(primary, "SYSIBM", "INSERT INTO SYSVERSIONS VALUES (?, ?, ?, ?)",
                         (11010404, "2026-01-01-00.00.00.000000", "DB2INST1", "s1811091400"))
-    for _, line in translog.records(primary, 0):
+    for _lso, line in translog.records(primary, 0):
         translog.replay(standby, line)
     assert standby.catalog_level() == primary.catalog_level() == 11010404

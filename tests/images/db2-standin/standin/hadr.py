@@ -148,7 +148,7 @@ def stop_daemon(instance, alias):
         return
     if running(instance, alias):
         control(instance, alias, "STOP", 10)
-        for _ in range(200):
+        for _attempt in range(200):
             if not running(instance, alias):
                 return
             time.sleep(0.025)
@@ -344,8 +344,8 @@ def start_hadr(clp, db, as_role, force):
         raise
     mark_active(instance, database.alias, True)
     instance.diag("Info", "db2sysc", "DB2 UDB, High Availability Disaster Recovery, hdrStartHadr",
-                  "HADR started on database %s as %s%s." % (database.alias, as_role,
-                                                             " by force" if force else ""))
+                  "HADR started on database %s as %s%s." % (
+                      database.alias, as_role, " by force" if force else ""))
     if values["LOGINDEXBUILD"].upper() != "ON":
         return clp.emit("SQL1766W", 2)
     return clp.emit("DB20000I", 0, command="START HADR ON DATABASE")

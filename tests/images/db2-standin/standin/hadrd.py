@@ -194,10 +194,10 @@ class Hadr:
         """Wait up to `timeout` for a control request or the peer; handle control requests."""
         readable = [self.control] + ([self.peer.sock] if self.peer else []) \
             + ([self.listener] if self.listener else [])
-        ready, _, _ = select.select(readable, [], [], timeout)
+        ready = select.select(readable, [], [], timeout)[0]
         if self.control in ready:
             try:
-                conn, _ = self.control.accept()
+                conn = self.control.accept()[0]
             except OSError:
                 return ready
             conn.settimeout(5)
@@ -501,7 +501,7 @@ class Hadr:
                 if not chunk:
                     raise OSError("closed")
                 line += chunk
-            first, _, rest = line.partition(b"\n")
+            first, _newline, rest = line.partition(b"\n")
             answer = json.loads(first)
         except (OSError, ValueError):
             peer.close()

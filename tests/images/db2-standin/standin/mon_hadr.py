@@ -71,7 +71,7 @@ def row(database, state):
             values[name] = _timestamp(values[name])
         elif kind in ("BIGINT", "INTEGER", "SMALLINT") and values[name] is not None:
             values[name] = int(float(values[name]))
-    return tuple(values[name] for name, _ in COLUMNS)
+    return tuple(values[name] for name, _kind in COLUMNS)
 
 
 @commands.sql_rewrite
