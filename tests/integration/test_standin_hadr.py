@@ -261,6 +261,8 @@ def test_pair_ships_committed_rows_keeps_the_standby_closed_and_switches_roles(
 
     # Unforced takeover in peer: roles swap; the old primary is closed, the new one takes writes
     # and ships them back.
+    client = ibm_db.connect(dsn(primary), "", "")  # an application connected across the takeover
+    ibm_db.exec_immediate(client, "INSERT INTO KEPT VALUES (7, 'before the takeover')")
     code, out = owner(standby, "db2set DB2_HADR_ROS= && db2 takeover hadr on db testdb")
     assert (code, out) == (0, "DB20000I  The TAKEOVER HADR ON DATABASE command completed successfully.\n"), \
         out + diag(standby)[-3000:] + diag(primary)[-3000:]
@@ -271,10 +273,13 @@ def test_pair_ships_committed_rows_keeps_the_standby_closed_and_switches_roles(
                          "db2set DB2_HADR_ROS=ON DB2_STANDBY_ISO=UR")
     written = sql(standby, "insert into kept values (6, 'on the new primary')")
     assert closed[0] == 4 and "SQL1776N" in closed[1], closed
+    with pytest.raises(Exception, match="SQL1224N"):  # forced off: it reconnects to the other side
+        ibm_db.exec_immediate(client, "INSERT INTO KEPT VALUES (8, 'after the takeover')")
+    ibm_db.close(client)
     assert written[0] == 0, written
     wait_state(primary, "PEER")
     code, out = sql(primary, "select id from kept order by id")
-    assert code == 0 and out.split() == ["1", "2", "3", "4", "5", "6"], out
+    assert code == 0 and out.split() == ["1", "2", "3", "4", "5", "6", "7"], out
 
 
 def test_lost_partners_forced_takeover_and_reintegration(containers, network, share, standin_images):
