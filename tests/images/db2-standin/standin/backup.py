@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import commands, dbcfg, dialect, levels, messages
+from . import commands, dbcfg, dialect, levels, messages, translog
 from .database import Database
 from .session import connections  # CLP back-ends and DRDA clients
 
@@ -96,7 +96,10 @@ def backup(clp, db, options):
               "timestamp": timestamp, "catalog_level": database.catalog_level(),
               "release": database.release(), "online": online, "logs": include_logs,
               "compress": "COMPRESS" in words, "code_level": levels.installed().name}
-    body = _pack(database, header)
+    header["seed"] = translog.seed(database)  # HADR: a standby must come from this database
+    with translog.locked(database):  # no unit of work commits while the image is taken
+        header["log_end"] = translog.end(database)
+        body = _pack(database, header)
     path = image_path(target, database.alias, clp.instance.name, timestamp)
     tmp = path.with_name(path.name + ".part")
     try:
@@ -192,6 +195,8 @@ def restore(clp, db, options):
     dbcfg.update(database, {"ROLLFWD_PENDING": "DATABASE" if pending else "NO",
                             "BACKUP_PENDING": "NO", "RESTORED_FROM": header["timestamp"],
                             "RESTORED_ONLINE": "YES" if header["online"] else "NO"})
+    translog.reset(database, header.get("log_end", 0))  # the log goes on from the image's end
+    dbcfg.update(database, {"HADR_DB_ROLE": "STANDARD", "HADR_OLD_PRIMARY": ""})  # a restored copy
     if logtarget and header["logs"]:
         _extract_logs(tar, logtarget.group(1).strip("\"'"))
     _upgrade_if_needed(database)

@@ -11,13 +11,14 @@ bound package gets a row in SYSCAT.PACKAGES (PKGSCHEMA NULLID, LAST_BIND_TIME, .
 level of the bind file is remembered per database. With ACTION ADD, a package already bound
 from a bind file of the same level gives SQL0719N, which IBM calls expected (facts 3.2).
 """
+import datetime
 import getopt
 import textwrap
 import os
 import sys
 from pathlib import Path
 
-from . import auth, commands, dbcfg, dialect, levels, messages
+from . import auth, commands, dbcfg, dialect, levels, messages, translog
 from .database import Database
 from .instance import Instance, NoInstance
 
@@ -99,7 +100,10 @@ def db2updv(tool, argv):
         out(messages.message(error.msg_id, **error.values))
         return 1
     if database.catalog_level() < code.versionnumber or "-a" in options:
-        database.record_version(code)
+        # Logged: on an HADR pair, db2updv runs once, on the primary, and the standby replays it.
+        translog.tool_write(database, "SYSIBM", "INSERT INTO SYSVERSIONS VALUES (?, ?, ?, ?)",
+                            (code.versionnumber, datetime.datetime.now().strftime("%Y-%m-%d-%H.%M.%S.%f"),
+                             instance.name.upper(), code.build))
     instance.diag("Info", tool, "base sys utilities, %s" % tool,
                   "Database %s catalog updated to level %d." % (database.alias, code.versionnumber))
     out("%s completed successfully for database '%s'. \n" % (tool, name))

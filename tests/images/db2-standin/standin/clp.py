@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 
-from . import ats, auth, commands, dbmcfg, dialect, levels, messages
+from . import ats, auth, commands, dbmcfg, dialect, levels, messages, translog
 from .database import VALID_NAME, Database, quote_identifier
 from .instance import Instance, NoInstance
 from .session import Session, connections
@@ -191,7 +191,7 @@ class Clp:
         """End of the invocation: work of +c mode is committed (as TERMINATE would)."""
         if self.conn is not None:
             if self.conn.in_transaction:
-                self.conn.execute("COMMIT")
+                translog.end_unit(self, Database.lookup(self.instance, self.conn_db), "COMMIT")
             self.conn.close()
             self.conn = None
 
@@ -289,7 +289,8 @@ class Clp:
                 ("Local database directory", entry["path"]),
                 ("Database release level", database.release()), ("Comment", ""),
                 ("Directory entry type", "Indirect"), ("Catalog database partition number", "0"),
-                ("Alternate server hostname", ""), ("Alternate server port number", ""))]
+                ("Alternate server hostname", entry.get("althost", "")),
+                ("Alternate server port number", entry.get("altport", "")))]
             out.append("")
         self.write("\n".join(out) + "\n")
         return RC_OK
@@ -314,6 +315,7 @@ class Clp:
             run = state["run"]
         if connections(self.instance, run).get(database.alias):
             raise dialect.SqlError("SQL1495W")
+        commands.deactivated(self.instance, database)  # e.g. an HADR database's log shipping
         if not explicit:
             raise dialect.SqlError("SQL1496W")
         return self.emit("DB20000I", RC_OK, command="DEACTIVATE DATABASE")
@@ -415,16 +417,31 @@ def execute_sql(ctx, database, text, authid, autocommit, params=()):
     `ctx` has `instance` and `conn` (the hooks of commands.rewrite_sql read them)."""
     text = commands.rewrite_sql(ctx, ctx.conn, text)  # e.g. table functions of plug-ins
     statement = dialect.prepare(text, authid, database.alias)
+    commands.check_statement(ctx, database, statement, text)  # e.g. HADR: a standby takes no writes
     try:
         for schema in statement.schemas:
             database.attach(ctx.conn, schema, create=statement.creates)
         if statement.verb in ("COMMIT", "ROLLBACK"):
             if ctx.conn.in_transaction:
-                ctx.conn.execute(statement.verb)
+                translog.end_unit(ctx, database, statement.verb)
             return statement, None
-        if not autocommit and not ctx.conn.in_transaction:
+        # A recoverable database logs each unit of work at its COMMIT (translog.py): a write in
+        # autocommit mode is a unit of work of its own.
+        logged = statement.verb not in translog.UNLOGGED_VERBS and translog.recoverable(database)
+        own_unit = logged and autocommit and not ctx.conn.in_transaction
+        if (logged or not autocommit) and not ctx.conn.in_transaction:
             ctx.conn.execute("BEGIN")
-        return statement, ctx.conn.execute(statement.sql, tuple(params))
+        try:
+            cursor = ctx.conn.execute(statement.sql, tuple(params))
+        except sqlite3.Error:
+            if own_unit and ctx.conn.in_transaction:
+                ctx.conn.execute("ROLLBACK")
+            raise
+        if logged:
+            translog.note(ctx, database, statement, authid, params)
+            if own_unit:
+                translog.commit(ctx, database)
+        return statement, cursor
     except sqlite3.Error as error:
         raise dialect.map_error(error, text, authid) from None
 

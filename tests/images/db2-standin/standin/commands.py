@@ -6,6 +6,9 @@ A feature module registers at import time:
   @usable_check                         check(database, how) before CONNECT ("connect") and
                                         ACTIVATE ("activate"); raises dialect.SqlError to refuse
   @sql_rewrite                          rewrite(clp, conn, text) -> text, before SQL is prepared
+  @statement_check                      check(ctx, database, statement, text) before a statement
+                                        runs; raises dialect.SqlError to refuse (HADR standby)
+  @deactivate_hook                      hook(instance, database) at DEACTIVATE DATABASE
 
 The CLP tries its own COMMANDS first, then these, then treats the text as SQL. Feature modules
 are imported on first use (they import clp, which imports this module).
@@ -13,9 +16,9 @@ are imported on first use (they import clp, which imports this module).
 import importlib
 import re
 
-FEATURE_MODULES = ("dbcfg", "backup", "catalog", "ldapplugin", "adminviews")
+FEATURE_MODULES = ("dbcfg", "backup", "catalog", "ldapplugin", "adminviews", "hadr", "mon_hadr")
 
-_COMMANDS, _USABLE_CHECKS, _SQL_REWRITES = [], [], []
+_COMMANDS, _USABLE_CHECKS, _SQL_REWRITES, _STATEMENT_CHECKS, _DEACTIVATE_HOOKS = [], [], [], [], []
 _loaded = False
 
 
@@ -34,6 +37,16 @@ def usable_check(check):
 def sql_rewrite(rewrite):
     _SQL_REWRITES.append(rewrite)
     return rewrite
+
+
+def statement_check(check):
+    _STATEMENT_CHECKS.append(check)
+    return check
+
+
+def deactivate_hook(hook):
+    _DEACTIVATE_HOOKS.append(hook)
+    return hook
 
 
 def load():
@@ -65,3 +78,15 @@ def rewrite_sql(clp, conn, text):
     for rewrite in _SQL_REWRITES:
         text = rewrite(clp, conn, text)
     return text
+
+
+def check_statement(ctx, database, statement, text):
+    load()
+    for check in _STATEMENT_CHECKS:
+        check(ctx, database, statement, text)
+
+
+def deactivated(instance, database):
+    load()
+    for hook in _DEACTIVATE_HOOKS:
+        hook(instance, database)

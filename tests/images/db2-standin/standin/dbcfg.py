@@ -72,6 +72,8 @@ LAYOUT = (
 )
 PARAMETERS = {row[1]: row for row in LAYOUT if row and row[1]}
 STATE_DEFAULTS = {"BACKUP_PENDING": "NO", "ROLLFWD_PENDING": "NO"}
+# Parameter -> check(param, value) -> normalised value; raises dialect.SqlError (feature modules).
+CHECKS = {}
 ARCHIVE_METHODS = re.compile(r"^(OFF|LOGRETAIN|USEREXIT|TSM(:\S+)?|DISK:\S+|VENDOR:\S+)$", re.I)
 
 
@@ -151,6 +153,8 @@ def update_db_cfg(clp, db, pairs):
                                        expected="OFF")
             kind, colon, rest = value.partition(":")
             value = kind.upper() + colon + rest
+        if param in CHECKS and value.upper() != "NULL":
+            value = CHECKS[param](param, value)
         changes[param] = "" if value.upper() == "NULL" else value
         following = words[index + 1]
     before = read(database)
@@ -165,7 +169,8 @@ def update_db_cfg(clp, db, pairs):
 @commands.usable_check
 def refuse_pending(database, _how):
     values = read(database)
-    if values["ROLLFWD_PENDING"] != "NO":
+    if values["ROLLFWD_PENDING"] != "NO" and values.get("HADR_DB_ROLE") != "STANDBY":
+        # An HADR standby is rollforward pending by design: hadr.py decides about it.
         raise dialect.SqlError("SQL1117N", name=database.alias)
     if values["BACKUP_PENDING"] == "YES":
         raise dialect.SqlError("SQL1116N", name=database.alias)

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-from . import auth, ats, clp, commands, dialect, levels, messages, secmec9, session
+from . import auth, ats, clp, commands, dialect, levels, messages, secmec9, session, translog
 from .database import Database
 from .instance import Instance
 
@@ -842,14 +842,15 @@ class Connection:
     def rdbcmm(self, _params, _objects):
         if self.conn.in_transaction:
             try:
-                self.conn.execute("COMMIT")
+                translog.end_unit(self, self.database, "COMMIT")  # logged, then committed
             except sqlite3.Error as error:  # e.g. still locked after the busy timeout
                 return self.card(dialect.map_error(error, "COMMIT", self.authid))
+            except dialect.SqlError as error:  # e.g. no longer an HADR primary: rolled back
+                return self.card(error)
         return [(2, ddm(ENDUOWRM, u16(SVRCOD, 4) + param(UOWDSP, b"\x01"))), (3, ddm(SQLCARD, NULL_SQLCA))]
 
     def rdbrllbck(self, _params, _objects):
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+        translog.end_unit(self, self.database, "ROLLBACK")
         return [(2, ddm(ENDUOWRM, u16(SVRCOD, 4) + param(UOWDSP, b"\x02"))), (3, ddm(SQLCARD, NULL_SQLCA))]
 
 

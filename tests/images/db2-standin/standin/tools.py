@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import ats, catalog, drda, ldapplugin, levels, messages
+from . import ats, catalog, drda, hadr, ldapplugin, levels, messages
 from .instance import Instance, NoInstance
 from .session import connections
 
@@ -67,6 +67,7 @@ def db2stop(args):
             return 1
         state.update(started=False, active=[])
     drda.stop(instance)  # the listener goes, and with it every DRDA connection (rolled back)
+    hadr.stop_all(instance)  # every database is deactivated, HADR log shipping with it
     instance.diag("Event", "db2stop2", "base sys utilities, DB2StopMain, probe:130",
                   "ADM7514W  Database manager has stopped.", "STOP    : DB2 DBM\n")
     _stamped("SQL1064N")

@@ -1,0 +1,118 @@
+"""HADR in the Db2 stand-in across two Docker hosts (tests/integration/daemons.py: each host a
+network namespace with its own dockerd and address): each side publishes its HADR port on its
+host's address and names the other host's address as HADR_REMOTE_HOST, as a pair on two Docker
+hosts with bridge networking must. The log is shipped through both hosts' port publishing (NAT).
+"""
+import re
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import docker
+import pytest
+
+from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, wait_for_log
+from daemons import HostLink, TestHost, make_tls_material, unmount_under
+from test_standin_image import SETUP_DONE
+
+IMAGE = "11.5.8.0"
+HADR_PORT = "4000"
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory, standin_images):
+    """Two Docker hosts with the 11.5.8.0 stand-in image loaded; (host, client) pairs."""
+    root = tmp_path_factory.mktemp("hadr-hosts")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3g,mode=0755", "db2ops-hadr", str(root)], check=True)
+    link = HostLink()
+    started, clients = [], []
+    try:
+        key = root / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        link.create()
+        # Host to host across the link bridge: with br_netfilter the machine's FORWARD chain sees
+        # it, and dockerd's policy there is DROP (the fleet tests only go controller -> host).
+        subprocess.run(["iptables", "-I", "DOCKER-USER", "-i", link.name, "-o", link.name, "-j", "ACCEPT"],
+                       check=True)
+        tls = make_tls_material(root / "certs", server_ips=[link.address(i) for i in (1, 2)])
+        for i in (1, 2):
+            started.append(TestHost(link, i, root / ("h%d" % i), tls, key.with_suffix(".pub").read_text()))
+            started[-1].start()
+        archive = root / "image.tar"
+        with images_locked("standin"):
+            subprocess.run(["docker", "save", "-o", str(archive), standin_images[IMAGE]], check=True)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda h: subprocess.run(["docker", "-H", h.docker.unix_url, "load", "-i", str(archive)],
+                                                   check=True, capture_output=True), started))
+        archive.unlink()
+        clients = [docker.DockerClient(base_url=h.docker.unix_url, timeout=120) for h in started]
+        yield list(zip(started, clients))
+    finally:
+        for client in clients:
+            client.close()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(TestHost.stop, started))
+        subprocess.run(["iptables", "-D", "DOCKER-USER", "-i", link.name, "-o", link.name, "-j", "ACCEPT"],
+                       check=False)
+        link.delete()
+        unmount_under(root)
+        subprocess.run(["umount", str(root)], check=True)
+
+
+def owner(container, command):
+    result = container.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && ' + command], user="db2inst1")
+    return result.exit_code, result.output.decode()
+
+
+def ok(container, command):
+    code, out = owner(container, command)
+    assert code == 0, out
+    return out
+
+
+def state(container):
+    return dict(re.findall(r"^ *(\S+) = (.*)$", ok(container, "db2pd -db testdb -hadr"), re.M))
+
+
+def wait_state(container, wanted, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        fields = state(container)
+        if fields.get("HADR_STATE") == wanted:
+            return fields
+        assert time.monotonic() < deadline, fields
+        time.sleep(0.3)
+
+
+def test_pair_across_two_docker_hosts(hosts, standin_images, tmp_path):
+    tmp_path.chmod(0o777)
+    (host1, client1), (host2, client2) = hosts
+    containers = []
+    for host, client, name in ((host1, client1, "hadr-a"), (host2, client2, "hadr-b")):
+        containers.append(client.containers.run(
+            standin_images[IMAGE], name=name, hostname=name, detach=True,
+            environment={**BASE_DB2_ENV, **FAST_SETUP_ENV, "DBNAME": "TESTDB"},
+            volumes={str(tmp_path): {"bind": "/hadr", "mode": "rw"}},
+            ports={"%s/tcp" % HADR_PORT: (host.address, int(HADR_PORT))}))
+    primary, standby = containers
+    for container in containers:
+        wait_for_log(container, SETUP_DONE, 180)
+    ok(primary, "db2 connect to testdb >/dev/null && db2 'create table kept (id int)' && "
+                "db2 'insert into kept values (1)' && db2 terminate >/dev/null && "
+                "db2 backup db testdb online to /hadr >/dev/null")
+    ok(standby, "db2 deactivate db testdb >/dev/null && db2 restore db testdb from /hadr without prompting "
+                ">/dev/null; test $? -le 2")
+    for container, local, remote in ((primary, "hadr-a", host2.address), (standby, "hadr-b", host1.address)):
+        ok(container, "db2 update db cfg for testdb using HADR_LOCAL_HOST %s HADR_LOCAL_SVC %s "
+                      "HADR_REMOTE_HOST %s HADR_REMOTE_SVC %s HADR_REMOTE_INST db2inst1 HADR_TIMEOUT 10 "
+                      "LOGINDEXBUILD ON" % (local, HADR_PORT, remote, HADR_PORT))
+    ok(standby, "db2 start hadr on db testdb as standby")
+    ok(primary, "db2 start hadr on db testdb as primary")  # waits for the standby on the other host
+    fields = wait_state(primary, "PEER")
+    assert fields["HADR_CONNECT_STATUS"] == "CONNECTED"
+    ok(primary, "db2 connect to testdb >/dev/null && db2 'insert into kept values (2)'")
+    # Roles switch across the hosts, and the rows are there on the other host.
+    ok(standby, "db2 takeover hadr on db testdb")
+    assert wait_state(primary, "PEER")["HADR_ROLE"] == "STANDBY"
+    out = ok(standby, "db2 connect to testdb >/dev/null && db2 -x 'select id from kept order by id'")
+    assert out.split() == ["1", "2"], out
