@@ -212,7 +212,7 @@ def test_exec_timeout_after_input_says_the_command_may_still_run():
     api = _SilentExecApi()
     with pytest.raises(docker.ExecTimeout) as err:
         docker_exec.exec_in_container(api, "c0ffee" * 4, ["db2", "-f", "/dev/stdin"], stdin="RESTORE DATABASE X",
-                                 timeout=0.2)
+                                      timeout=0.2)
     text = str(err.value)
     assert "may still be running in the container" in text and "outcome is unknown" in text
     assert "RESTORE" not in text and "\n" not in text

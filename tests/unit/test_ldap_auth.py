@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from ansible_collections.db2ops.docker.plugins.module_utils._ldap import ibm_ini as ibm_ini
+from ansible_collections.db2ops.docker.plugins.module_utils._ldap import ibm_ini
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap import db2_auth as ldap_auth
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import ExecResult
 
@@ -38,7 +38,7 @@ def test_ini_from_options_in_ibm_order_with_booleans_and_masking():
 def test_every_problem_is_named_at_once():
     with pytest.raises(ldap_auth.LdapAuthError) as err:
         ibm_ini.ini_values(params(ldap_host=None, search_pw="a;b", group_basedn="nodn", userid_attribute="1x",
-                                    ssl_pw="x" * 257, groupname_attribute=None))
+                                  ssl_pw="x" * 257, groupname_attribute=None))
     msg = str(err.value)
     for part in ("SEARCH_PW contains ';'", "GROUP_BASEDN 'nodn' is not a valid DN", "USERID_ATTRIBUTE",
                  "SSL_PW is 257 bytes long; the plug-in takes at most 256", "ldap_host is required",

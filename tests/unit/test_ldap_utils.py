@@ -289,8 +289,8 @@ def test_batch_validation_collects_every_problem():
 
 def test_duplicates_in_the_batch_and_with_the_directory():
     with pytest.raises(ldap_dn.LdapError, match="user .DB2INST1. appears twice"):
-        ldap_directory.user_wanted(user_params(users=[{"uid": "db2inst1", "uid_number": 1}, {"uid": "DB2INST1", "uid_number": 2}]),
-                      PARENT)
+        ldap_directory.user_wanted(
+            user_params(users=[{"uid": "db2inst1", "uid_number": 1}, {"uid": "DB2INST1", "uid_number": 2}]), PARENT)
     with pytest.raises(ldap_dn.LdapError, match="uid_number 7 appears twice"):
         ldap_directory.user_wanted(user_params(users=[{"uid": "a", "uid_number": 7}, {"uid": "b", "uid_number": 7}]), PARENT)
     wanted = ldap_directory.user_wanted(user_params(uid="newbie", uid_number=1000, gid_number=1), PARENT)
@@ -299,14 +299,15 @@ def test_duplicates_in_the_batch_and_with_the_directory():
     assert problems == ["uidNumber 1000 would be shared by %s and user 'newbie' (cn=newbie,%s)" % (DN, PARENT)]
     # A user removed in the same batch frees its number.
     wanted = ldap_directory.user_wanted(user_params(users=[{"uid": "newbie", "uid_number": 1000, "gid_number": 1},
-                                              {"uid": "db2inst1", "state": "absent"}]), PARENT)
+                                                           {"uid": "db2inst1", "state": "absent"}]), PARENT)
     assert ldap_sync.check_unique(wanted, ldap_sync.index_existing([stored(DN, **DB2INST1)], SCHEMA), ("uid", "uidNumber"), SCHEMA) == []
 
 
 def test_items_inherit_shared_options_and_refuse_stray_top_level_ones():
     wanted = ldap_directory.user_wanted(user_params(login_shell="/bin/bash", gid_number=5, attributes={"description": "x"},
-                                       users=[{"uid": "a", "uid_number": 1, "attributes": {"mail": "m"}},
-                                              {"uid": "b", "uid_number": 2, "login_shell": "/bin/ksh"}]), PARENT)
+                                                    users=[{"uid": "a", "uid_number": 1, "attributes": {"mail": "m"}},
+                                                           {"uid": "b", "uid_number": 2, "login_shell": "/bin/ksh"}]),
+                                        PARENT)
     assert wanted[0].attrs["loginShell"] == ["/bin/bash"] and wanted[1].attrs["loginShell"] == ["/bin/ksh"]
     assert wanted[0].attrs["gidNumber"] == ["5"] and wanted[0].attrs["mail"] == ["m"]
     assert wanted[1].attrs["description"] == ["x"]

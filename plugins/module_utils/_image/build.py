@@ -453,4 +453,3 @@ class ImageBuilder:
 
 # ---------------------------------------------------------------------------------------------
 # Copy between daemons (docker save | docker load over the Engine API)
-

@@ -13,13 +13,13 @@ __metaclass__ = type
 
 import traceback
 
-try:
-    import ldap
-    import ldap.dn
-    import ldap.filter
-    import ldap.schema
-    import ldapurl
-    from ldap.controls import SimplePagedResultsControl
+try:  # the names are for the _ldap modules, which import them from here
+    import ldap  # noqa: F401 pylint: disable=unused-import
+    import ldap.dn  # noqa: F401 pylint: disable=unused-import
+    import ldap.filter  # noqa: F401 pylint: disable=unused-import
+    import ldap.schema  # noqa: F401 pylint: disable=unused-import
+    import ldapurl  # noqa: F401 pylint: disable=unused-import
+    from ldap.controls import SimplePagedResultsControl  # noqa: F401 pylint: disable=unused-import
 
     HAS_LDAP = True
     LDAP_IMPORT_ERROR = None
