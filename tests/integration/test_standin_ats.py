@@ -1,6 +1,7 @@
 """The stand-in's Administrative Task Scheduler against IBM's documented behaviour (facts 4).
 
-One container serves the module; each test uses task names of its own.
+Each reading of the stand-in (strict: IBM's documentation, the default; kind: DB2_STANDIN_ATS=kind)
+gets one container for the module; each test uses task names of its own.
 """
 import subprocess
 
@@ -40,17 +41,30 @@ def add(name, schedule="5 13 * * *", proc_input="'VALUES(''RUNSTATS ON TABLE DB2
             % (name, schedule, procedure, proc_input))
 
 
+@pytest.fixture(scope="module", params=["strict", "kind"])
+def reading(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def db2(standin_images, docker_client):
-    with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-ats") as container:
+def db2(standin_images, docker_client, reading):
+    with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-ats",
+                        DB2_STANDIN_ATS=reading) as container:
         yield container
 
 
 @pytest.fixture(scope="module")
 def systools(db2):
+    """SYSTOOLSPACE, a table for RUNSTATS, and the scheduler on (IBM's setup steps)."""
     rc, out = clp(db2, CREATE_SYSTOOLSPACE + ";\nCREATE TABLE T1 (I INTEGER);\n")
     assert rc == 0, out
+    assert shell(db2, "db2set DB2_ATS_ENABLE=YES")[0] == 0
     return db2
+
+
+def test_scheduler_is_off_in_a_new_instance_unless_kind(db2, reading):
+    rc, out = shell(db2, "db2set DB2_ATS_ENABLE")
+    assert out == ("DBI1303W  Variable not set.\n" if reading == "strict" else "YES\n")
 
 
 def test_new_database_has_no_systoolspace_and_add_needs_it(db2):
@@ -132,7 +146,7 @@ def test_scheduler_runs_only_when_enabled_and_active(systools):
         assert "no task ran" in out and "status=" not in out
     finally:
         shell(systools, "db2set DB2_ATS_ENABLE=YES; db2 activate database TESTDB")
-    rc, out = shell(systools, "db2standin-ats-run 'E OK' 'E MISSING' 'E NOTABLE'")
+    rc, out = shell(systools, "db2standin-ats-run --poll 'E OK' 'E MISSING' 'E NOTABLE'")
     assert "TESTDB E OK invocation=1 status=COMPLETED sqlcode=0" in out
     assert "TESTDB E MISSING invocation=1 status=NOTRUN sqlcode=-440" in out
     assert "TESTDB E NOTABLE invocation=1 status=COMPLETED sqlcode=-2306" in out
@@ -147,10 +161,63 @@ def test_scheduler_runs_only_when_enabled_and_active(systools):
 def test_max_invocations_holds(systools):
     clp(systools, "CALL SYSPROC.ADMIN_TASK_ADD('F ONCE', NULL, NULL, 1, '5 13 * * *', 'SYSPROC', 'ADMIN_CMD', "
                   "'VALUES(''RUNSTATS ON TABLE DB2INST1.T1'')', NULL, NULL);\n")
-    assert "invocation=1" in shell(systools, "db2standin-ats-run 'F ONCE'")[1]
-    assert "no task ran" in shell(systools, "db2standin-ats-run 'F ONCE'")[1]
+    assert "invocation=1" in shell(systools, "db2standin-ats-run --poll 'F ONCE'")[1]
+    assert "no task ran" in shell(systools, "db2standin-ats-run --poll 'F ONCE'")[1]
 
 
 def test_scheduler_process_runs_with_the_instance(systools):
     rc, out = shell(systools, "ps -eo args")
     assert "bin/db2acd" in out
+
+
+def test_new_task_waits_for_the_schedulers_poll(systools, reading):
+    """IBM: the scheduler checks for new or updated tasks every five minutes; until then it cannot
+    run them (strict). The kind reading sees them at once."""
+    clp(systools, add("H NEW"))
+    rc, out = shell(systools, "db2standin-ats-run 'H NEW'")
+    if reading == "strict":
+        assert "no task ran" in out and "status=" not in out
+        rc, out = shell(systools, "db2standin-ats-run --poll 'H NEW'")
+    assert "TESTDB H NEW invocation=1 status=COMPLETED" in out
+    clp(systools, "CALL SYSPROC.ADMIN_TASK_UPDATE('H NEW', NULL, NULL, NULL, '0 2 * * *', NULL, NULL);\n")
+    rc, out = shell(systools, "db2standin-ats-run 'H NEW'")
+    assert ("no task ran" in out) == (reading == "strict")
+
+
+def test_enabling_the_scheduler_counts_from_its_next_poll(systools, reading):
+    clp(systools, add("I ENABLE"))
+    shell(systools, "db2set DB2_ATS_ENABLE=NO")
+    try:
+        assert "no task ran" in shell(systools, "db2standin-ats-run --poll 'I ENABLE'")[1]
+        shell(systools, "db2set DB2_ATS_ENABLE=YES")
+        rc, out = shell(systools, "db2standin-ats-run 'I ENABLE'")
+        assert ("status=COMPLETED" in out) == (reading == "kind")
+        assert "status=COMPLETED" in shell(systools, "db2standin-ats-run --poll 'I ENABLE'")[1]
+    finally:
+        shell(systools, "db2set DB2_ATS_ENABLE=YES")
+
+
+def test_views_show_the_session_authorization_ids_tasks(systools, reading):
+    """IBM: ADMIN_TASK_LIST returns the tasks created by the session authorization ID (all of them
+    for SYSADM/SYSCTRL/SYSMAINT/DBADM), ADMIN_TASK_STATUS only that ID's status records."""
+    code, out = systools.exec_run(["bash", "-c", "id jbob || (useradd -M jbob && echo 'jbob:Bob-pw-1' | chpasswd)"])
+    assert code == 0, out
+    as_bob = "CONNECT TO TESTDB USER jbob USING Bob-pw-1;\n"
+    clp(systools, add("J MINE"))
+    rc, out = clp(systools, as_bob + add("J BOBS"))
+    assert "Return Status = 0" in out, out
+    assert "status=COMPLETED" in shell(systools, "db2standin-ats-run --poll 'J MINE' 'J BOBS'")[1]
+    query = ("SELECT 'L', NAME FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME LIKE 'J %';\n"
+             "SELECT 'S', S.NAME, S.STATUS FROM SYSTOOLS.ADMIN_TASK_STATUS S WHERE S.NAME LIKE 'J %';\n")
+
+    def seen(out):
+        return sorted(tuple(line.split()[:3]) for line in out.splitlines() if line.startswith(("L ", "S ")))
+
+    everything = [("L", "J", "BOBS"), ("L", "J", "MINE"), ("S", "J", "BOBS"), ("S", "J", "MINE")]
+    bob, owner = seen(clp(systools, as_bob + query)[1]), seen(clp(systools, query)[1])
+    if reading == "kind":
+        assert bob == owner == everything
+    else:
+        assert bob == [("L", "J", "BOBS"), ("S", "J", "BOBS")]
+        # The instance owner holds SYSADM: every task, but only its own status records.
+        assert owner == [("L", "J", "BOBS"), ("L", "J", "MINE"), ("S", "J", "MINE")]

@@ -43,13 +43,13 @@ case "$level" in
   11.1.*) wrapper "$db2dir/bin/db2updv111" catalog db2updv111 ;;
   11.5.*) wrapper "$db2dir/bin/db2updv115" catalog db2updv115 ;;
 esac
-wrapper "$db2dir/bin/db2acd" ats db2acd  # the ATS scheduler, started by db2start
+wrapper "$db2dir/bin/db2acd" scheduler db2acd  # the ATS scheduler, started by db2start
 wrapper "$db2dir/bin/db2sysc" drda  # the DRDA server on SVCENAME/DBPORT, started by db2start
 wrapper "$db2dir/bin/db2pd" db2pd
 # HADR log shipping of one database (real Db2: the db2hadrp/db2hadrs EDUs of db2sysc).
 wrapper "$db2dir/bin/db2hadr" hadrd
 # STAND-IN ONLY test hook: run ATS tasks now (see README, "ATS").
-wrapper "$db2dir/bin/db2standin-ats-run" ats db2standin-ats-run
+wrapper "$db2dir/bin/db2standin-ats-run" scheduler db2standin-ats-run
 for tool in db2icrt db2iupdt db2iupgrade; do
   wrapper "$db2dir/instance/$tool" setup "$tool"
 done

@@ -1,5 +1,7 @@
 """Catalog and administrative views that are computed, not stored: SYSIBMADM.REG_VARIABLES (the
-registry, as `db2set` shows it) and SYSCAT.TABLES (the tables and views of every schema).
+registry, as `db2set` shows it), SYSCAT.TABLES (the tables and views of every schema), and, in the
+strict ATS reading, SYSTOOLS.ADMIN_TASK_LIST / ADMIN_TASK_STATUS as the session authorization ID
+may see them.
 
 A statement naming one gets it as a temporary table filled just before it runs (the pattern of
 ldapplugin's AUTH_LIST_GROUPS_FOR_AUTHID). Columns: IBM's names, the subset clients read
@@ -10,15 +12,19 @@ import re
 import sqlite3
 from pathlib import Path
 
-from . import commands
+from . import atspolicy, commands, ldapplugin
 
 REG_VARIABLES = re.compile(r"\bSYSIBMADM\s*\.\s*REG_VARIABLES\b", re.I)
 TABLES = re.compile(r"\bSYSCAT\s*\.\s*TABLES\b", re.I)
 VIEWS = {("SYSTOOLS", "ADMIN_TASK_LIST"), ("SYSTOOLS", "ADMIN_TASK_STATUS")}  # views in Db2
+ATS_VIEW = re.compile(r'\bSYSTOOLS\s*\.\s*"?(ADMIN_TASK_LIST|ADMIN_TASK_STATUS)\b"?(?![\w.])', re.I)
+# After a table reference: words that start the next clause, not a correlation name.
+CLAUSE = re.compile(r"\s*(?:$|[,;)]|(?:WHERE|ORDER|GROUP|HAVING|FETCH|LIMIT|OFFSET|FOR|WITH|UNION|EXCEPT|"
+                    r"INTERSECT|JOIN|INNER|LEFT|RIGHT|FULL|CROSS|NATURAL|ON|USING)\b)", re.I)
 
 
 @commands.sql_rewrite
-def computed_views(clp, conn, text):
+def computed_views(clp, conn, text, _authid):
     if REG_VARIABLES.search(text):
         rows = [(0, name, value, value, 0, None, "I") for name, value in clp.instance.registry().items()]
         text = REG_VARIABLES.sub(_fill(conn, "REG_VARIABLES", "MEMBER SMALLINT, REG_VAR_NAME VARCHAR(256), "
@@ -31,6 +37,41 @@ def computed_views(clp, conn, text):
         text = TABLES.sub(_fill(conn, "TABLES", "TABSCHEMA VARCHAR(128), TABNAME VARCHAR(128), "
                                 "TYPE CHAR(1), OWNER VARCHAR(128)", rows), text)
     return text
+
+
+@commands.sql_rewrite
+def ats_views(clp, conn, text, authid):
+    """Strict reading (IBM r0054374, r0054375): ADMIN_TASK_LIST returns the tasks created by the
+    session authorization ID (every task for SYSADM, SYSCTRL, SYSMAINT or DBADM), ADMIN_TASK_STATUS
+    only the status records of its tasks. Queries only; a missing view still gives SQL0204N."""
+    words = text.split(None, 1)
+    if (not words or words[0].upper() not in ("SELECT", "WITH", "VALUES") or not ATS_VIEW.search(text)
+            or not atspolicy.strict(clp.instance)):
+        return text
+    owner = "OWNER = '%s'" % authid.replace("'", "''")
+    sees_all = _administers(clp.instance, authid)
+
+    def replace(match):
+        view = match.group(1).upper()
+        if view == "ADMIN_TASK_LIST":
+            if sees_all:
+                return match.group(0)
+            where = owner
+        else:
+            where = "TASKID IN (SELECT TASKID FROM SYSTOOLS.ADMIN_TASK_LIST WHERE %s)" % owner
+        named = not CLAUSE.match(text, match.end())  # the query names it itself
+        return "(SELECT * FROM SYSTOOLS.%s WHERE %s)%s" % (view, where, "" if named else " " + view)
+    return ATS_VIEW.sub(replace, text)
+
+
+def _administers(instance, authid):
+    """SYSADM, SYSCTRL or SYSMAINT (groups of the dbm cfg in effect, the user's OS groups), or
+    DBADM, which CREATE DATABASE grants its creator: the instance owner in these images."""
+    if authid.upper() == instance.name.upper():
+        return True
+    dbm = instance.dbm_in_effect()
+    groups = {dbm.get(name, "").upper() for name in ("SYSADM_GROUP", "SYSCTRL_GROUP", "SYSMAINT_GROUP")}
+    return bool((groups - {""}) & set(ldapplugin.os_groups(authid)))
 
 
 def _fill(conn, name, columns, rows):

@@ -7,8 +7,8 @@ Facts file section 4 and IBM's pages it cites:
   IBM's column names and order; ADMIN_TASK_ADD needs the SYSTOOLSPACE table space
   (`SQL0204N "SYSTOOLSPACE"`), created with
   `CREATE TABLESPACE SYSTOOLSPACE IN IBMCATGROUP MANAGED BY AUTOMATIC STORAGE EXTENTSIZE 4`;
-- the scheduler (real Db2: the db2acd process) runs tasks of *active* databases only, and only
-  while `DB2_ATS_ENABLE` is YES, TRUE, 1 or ON; what it ran shows in ADMIN_TASK_STATUS;
+- the scheduler (real Db2: the db2acd process, scheduler.py) runs tasks of *active* databases
+  only, and only while `DB2_ATS_ENABLE` is YES, TRUE, 1 or ON; what it ran shows in ADMIN_TASK_STATUS;
 - the schedule is UNIX cron: 5 fields, ranges, lists, steps, month/day names; when both day
   fields are restricted a day matches if either does.
 
@@ -20,14 +20,8 @@ import datetime
 import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
 
-from . import dialect, levels, messages
-from .database import Database
-from .instance import Instance, NoInstance
-from .session import connections
+from . import dialect, messages
 
 messages.CATALOG.update({
     "SQL0171N": ('The statement was not processed because the data type, length or value of the '
@@ -429,173 +423,3 @@ def cron_matches(schedule, when):
     else:
         day = when.day in dom and weekday in dow
     return when.minute in minutes and when.hour in hours and when.month in months and day
-
-
-# --- the scheduler --------------------------------------------------------------------------
-
-def ats_enabled(instance):
-    return instance.registry().get("DB2_ATS_ENABLE", "").upper() in ENABLED
-
-
-def active_aliases(instance):
-    state = instance.snapshot()
-    if not state["started"]:
-        return []
-    return list(dict.fromkeys(state["active"] + sorted(connections(instance, state["run"]))))
-
-
-def run_tasks(instance, now, names=None, database_alias=None, force=False):
-    """Run the tasks due at `now`; with `force`, the named tasks (or all) as if due now.
-
-    Returns [(database, task name, invocation, status, sqlcode)] of what ran. Nothing runs
-    unless ATS is enabled and the database is active; begin/end times and MAX_INVOCATIONS
-    hold even when forced (facts 4).
-    """
-    ran = []
-    if not ats_enabled(instance):
-        return ran
-    for alias in active_aliases(instance):
-        if database_alias and alias != database_alias.upper():
-            continue
-        database = Database.lookup(instance, alias)
-        conn = database.open(instance.name.upper())
-        try:
-            if not _has_systools(conn, database):
-                continue
-            for task in conn.execute("SELECT NAME, TASKID, BEGIN_TIME, END_TIME, MAX_INVOCATIONS, "
-                                     "SCHEDULE, PROCEDURE_SCHEMA, PROCEDURE_NAME, PROCEDURE_INPUT, OWNER "
-                                     "FROM SYSTOOLS.ADMIN_TASK_LIST ORDER BY TASKID").fetchall():
-                if names and task[0] not in names:
-                    continue
-                outcome = _run_if_due(conn, database, task, now, force)
-                if outcome:
-                    ran.append((alias,) + outcome)
-        finally:
-            conn.close()
-    return ran
-
-
-def _run_if_due(conn, database, task, now, forced):
-    name, taskid, begin, end, max_inv, schedule, schema, proc, proc_input, owner = task
-    if begin and now < datetime.datetime.strptime(begin, TS_FORMAT):
-        return None
-    if end and now > datetime.datetime.strptime(end, TS_FORMAT):
-        return None
-    done = conn.execute("SELECT COUNT(*), MAX(BEGIN_TIME) FROM SYSTOOLS.ADMIN_TASK_STATUS WHERE NAME = ?",
-                        (name,)).fetchone()
-    if max_inv is not None and done[0] >= max_inv:
-        return None
-    if not forced:
-        if schedule is None or not cron_matches(schedule, now):
-            return None
-        if done[1] and done[1][:16] == now.strftime(TS_FORMAT)[:16]:
-            return None  # ran in this minute already
-    invocation = done[0] + 1
-    conn.execute("INSERT INTO SYSTOOLS.ADMIN_TASK_STATUS VALUES (?, ?, 'RUNNING', ?, ?, NULL, ?, NULL, "
-                 "NULL, NULL, NULL)", (name, taskid, invocation,
-                                       datetime.datetime.now().strftime(TS_FORMAT), os.getpid()))
-    status, rc, error = "COMPLETED", None, None
-    try:
-        args = _procedure_args(conn, database, proc_input, owner)
-        entry = PROCEDURES.get((schema, proc))
-        if entry is None or entry[1] != len(args):
-            raise dialect.SqlError("SQL0440N", name=proc)
-    except dialect.SqlError as exc:
-        status, error = "NOTRUN", exc  # the procedure could not be called
-    else:
-        try:
-            rc = invoke(Call(conn, database, owner, datetime.datetime.now()), schema, proc, args)
-        except dialect.SqlError as exc:
-            error = exc
-    sqlcode, sqlstate, errmc = 0, "00000", None
-    if error is not None:
-        text = messages.text(error.msg_id, **error.values)
-        number = int(error.msg_id[3:-1])
-        sqlcode = -number if error.msg_id[-1] in "NC" else number
-        state = re.search(r"SQLSTATE=(\w{5})", text)
-        sqlstate = state.group(1) if state else None
-        errmc = "\xff".join(str(v) for v in error.values.values())[:70] or None
-    conn.execute("UPDATE SYSTOOLS.ADMIN_TASK_STATUS SET STATUS = ?, END_TIME = ?, SQLCODE = ?, SQLSTATE = ?, "
-                 "SQLERRMC = ?, RC = ? WHERE NAME = ? AND INVOCATION = ?",
-                 (status, datetime.datetime.now().strftime(TS_FORMAT), sqlcode, sqlstate, errmc, rc,
-                  name, invocation))
-    return name, invocation, status, sqlcode
-
-
-def _procedure_args(conn, database, proc_input, owner):
-    """The one row PROCEDURE_INPUT returns, run at each execution (facts 4)."""
-    if proc_input is None:
-        return ()
-    try:
-        rows = conn.execute(dialect.prepare(proc_input, owner, database.alias).sql).fetchall()
-    except sqlite3.Error as exc:
-        raise dialect.map_error(exc, proc_input, owner) from None
-    if len(rows) != 1:
-        raise dialect.SqlError("SQL0811N")
-    return tuple(rows[0])
-
-
-def start_daemon(instance):
-    """db2start starts the scheduler process (real Db2: db2acd) unless one runs for this instance run.
-
-    A scheduler of an earlier run (db2stop; db2start within the same minute) is still asleep and
-    ends at its next wake-up, so it does not count.
-    """
-    pid_file = instance.runtime / "db2acd.pid"
-    run = instance.snapshot()["run"]
-    try:
-        pid, pid_run = (int(word) for word in pid_file.read_text().split())
-        os.kill(pid, 0)
-        if pid_run == run:
-            return
-    except (OSError, ValueError):
-        pass
-    process = subprocess.Popen([os.path.join(str(levels.DB2DIR), "bin", "db2acd")],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    pid_file.write_text("%d %d" % (process.pid, run))
-
-
-def daemon():
-    """Wake at each minute, run the due tasks; end when the instance stops (db2stop)."""
-    instance = Instance()
-    run = instance.snapshot()["run"]
-    while True:
-        time.sleep(60 - datetime.datetime.now().second + 0.5)
-        state = instance.snapshot()
-        if not state["started"] or state["run"] != run:
-            return
-        try:
-            run_tasks(instance, datetime.datetime.now().replace(second=0, microsecond=0))
-        except Exception as exc:  # keep scheduling; say why in db2diag as db2acd would
-            instance.diag("Error", "db2acd", "DB2 UDB, Administrative Task Scheduler",
-                          "ATS task run failed: %s" % exc)
-
-
-def main(tool, argv):
-    """db2standin-ats-run [-d DB] [TASK ...]: STAND-IN ONLY test hook, absent from real Db2.
-
-    Runs the named tasks (all tasks with no names) of the active databases now, as if their
-    time had come, under the scheduler's own rules; prints one line per run.
-    """
-    if tool == "db2acd":
-        return daemon()
-    try:
-        instance = Instance()
-    except NoInstance:
-        sys.stdout.write(messages.message("SQL1390C"))
-        return 4
-    database = None
-    if argv[:1] == ["-d"]:
-        database, argv = argv[1], argv[2:]
-    if not ats_enabled(instance):
-        sys.stderr.write("%s: no task ran: DB2_ATS_ENABLE is not YES/TRUE/1/ON\n" % tool)
-        return 0
-    ran = run_tasks(instance, datetime.datetime.now(), names=set(argv), database_alias=database,
-                    force=True)
-    if not ran:
-        sys.stderr.write("%s: no task ran (database not active, or no task due)\n" % tool)
-    for alias, name, invocation, status, sqlcode in ran:
-        sys.stdout.write("%s %s invocation=%d status=%s sqlcode=%d\n"
-                         % (alias, name, invocation, status, sqlcode))
-    return 0

@@ -415,7 +415,7 @@ def execute_sql(ctx, database, text, authid, autocommit, params=()):
     """Run one SQL statement (not CALL) on `ctx.conn`: (dialect.Statement, cursor or None for
     COMMIT/ROLLBACK); raises dialect.SqlError. The one SQL path of the CLP and the DRDA server;
     `ctx` has `instance` and `conn` (the hooks of commands.rewrite_sql read them)."""
-    text = commands.rewrite_sql(ctx, ctx.conn, text)  # e.g. table functions of plug-ins
+    text = commands.rewrite_sql(ctx, ctx.conn, text, authid)  # e.g. table functions of plug-ins
     statement = dialect.prepare(text, authid, database.alias)
     commands.check_statement(ctx, database, statement, text)  # e.g. HADR: a standby takes no writes
     try:

@@ -5,7 +5,8 @@ A feature module registers at import time:
   @command(r"BACKUP\\s+...")            a CLP command: handler(clp, **named groups) -> return code
   @usable_check                         check(database, how) before CONNECT ("connect") and
                                         ACTIVATE ("activate"); raises dialect.SqlError to refuse
-  @sql_rewrite                          rewrite(clp, conn, text) -> text, before SQL is prepared
+  @sql_rewrite                          rewrite(clp, conn, text, authid) -> text, before SQL is
+                                        prepared (authid: the session authorization ID)
   @statement_check                      check(ctx, database, statement, text) before a statement
                                         runs; raises dialect.SqlError to refuse (HADR standby)
   @deactivate_hook                      hook(instance, database) at DEACTIVATE DATABASE
@@ -73,10 +74,10 @@ def check_usable(database, how):
         check(database, how)
 
 
-def rewrite_sql(clp, conn, text):
+def rewrite_sql(clp, conn, text, authid):
     load()
     for rewrite in _SQL_REWRITES:
-        text = rewrite(clp, conn, text)
+        text = rewrite(clp, conn, text, authid)
     return text
 
 

@@ -322,7 +322,7 @@ TABLE_FUNCTION = re.compile(r"TABLE\s*\(\s*(?:SYSPROC\s*\.\s*)?AUTH_LIST_GROUPS_
 
 
 @commands.sql_rewrite
-def auth_list_groups(clp, conn, text):
+def auth_list_groups(clp, conn, text, _authid):
     def replace(match):
         authid = match.group(1).replace("''", "'")
         if clp.instance.dbm_in_effect().get("GROUP_PLUGIN") == GROUP_PLUGIN:

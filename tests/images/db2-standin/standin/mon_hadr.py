@@ -75,7 +75,7 @@ def row(database, state):
 
 
 @commands.sql_rewrite
-def mon_get_hadr(ctx, conn, text):
+def mon_get_hadr(ctx, conn, text, _authid):
     if "MON_GET_HADR" not in text.upper():
         return text
     database = getattr(ctx, "database", None) or Database.lookup(ctx.instance, getattr(ctx, "conn_db", "") or "")

@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import dbmcfg, levels, messages
+from . import atspolicy, dbmcfg, levels, messages
 from .database import Database
 from .instance import Instance, recorded_level
 
@@ -79,7 +79,8 @@ def lay_out(instance, fenced=None):
         (instance.sqllib / "adm" / "fencedid").write_text(fenced + "\n")
         instance.set_registry("DB2COMM", "TCPIP")
         instance.set_registry("DB2AUTOSTART", "YES")
-        instance.set_registry("DB2_ATS_ENABLE", "YES")  # cookbook: on by default in the images
+        if atspolicy.mode_from(os.environ.get("DB2_STANDIN_ATS")) == "kind":
+            instance.set_registry("DB2_ATS_ENABLE", "YES")  # kind reading; IBM: off by default
         defaults = dbmcfg.defaults(instance.name, instance.home)
         defaults["SVCENAME"] = "db2c_%s" % instance.name
         instance.update_dbm_cfg(defaults)

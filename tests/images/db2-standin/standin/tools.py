@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from . import ats, catalog, drda, hadr, ldapplugin, levels, messages
+from . import catalog, drda, hadr, ldapplugin, levels, messages, scheduler
 from .instance import Instance, NoInstance
 from .session import connections
 
@@ -49,7 +49,7 @@ def db2start(_args):
     instance.diag("Event", "db2star2", "base sys utilities, DB2StartMain, probe:911",
                   "ADM7513W  Database manager has started.", "START   : DB2 DBM\n")
     catalog.warn_all_outdated(instance)  # databases still needing db2updv after a fix pack
-    ats.start_daemon(instance)  # the task scheduler (real Db2: db2acd)
+    scheduler.start_daemon(instance)  # the task scheduler (real Db2: db2acd)
     drda.start(instance, instance.snapshot()["run"])  # the TCP/IP listener on SVCENAME
     _stamped("SQL1063N")
     return 0
