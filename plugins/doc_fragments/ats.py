@@ -33,6 +33,11 @@ options:
     default: false
 notes:
   - The preconditions are checked only when tasks are added or changed; removing tasks needs none of them.
+    When the wanted tasks are already there, a rerun still makes the fixes asked for (O(enable_ats),
+    O(activate_database)) and reports a change only when it made one.
+  - IBM's scheduler is off until C(DB2_ATS_ENABLE) is set, and checks the active databases for new or changed
+    tasks every five minutes, so a task added or changed now cannot run before its next check; the result
+    says so in C(notes), and M(db2ops.docker.db2_ats_task_info) in each task's C(run_state).
   - Everything (task values, the database, the procedures in C(SYSCAT.ROUTINES), the preconditions) is
     checked before the first change, so bad input fails with one line and changes nothing.
   - Every string option, task lists included, must be one line of printable text (no line breaks, NUL or other

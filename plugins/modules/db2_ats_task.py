@@ -127,6 +127,14 @@ task:
   returned: always
   type: dict
   sample: {name: DAILY BACKUP, schedule: "5 13 * * *", procedure_schema: SYSPROC, procedure_name: ADMIN_CMD}
+notes:
+  description:
+    - What the scheduler will and will not have done yet, e.g. that new or changed tasks are picked up at its
+      next check of the database (every five minutes, IBM), so they cannot have run before then.
+  returned: always
+  type: list
+  elements: str
+  sample: ["The Db2 task scheduler picks up new or changed tasks when it next checks the database (every 5 minutes): until then they cannot run."]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -63,12 +63,19 @@ active:
   returned: always
   type: bool
 tasks:
-  description: The tasks, each with C(last_run) (the latest status row, or null).
+  description:
+    - The tasks, each with C(last_run) (the latest status row, or null), C(run_state) and C(run_state_text).
+    - C(run_state) says what the status may be taken to mean, rather than claim one. V(scheduler_off) (C(DB2_ATS_ENABLE)
+      off), V(inactive) (database not active), V(not_picked_up) (added or changed less than five minutes ago;
+      IBM's scheduler checks for new or changed tasks every five minutes, so it cannot have run in this form yet),
+      V(ran), V(status_hidden) (another user's task; C(ADMIN_TASK_STATUS) shows only the runs of the connecting
+      user's tasks), V(not_run_yet).
   returned: always
   type: list
   elements: dict
   sample: [{name: DAILY BACKUP, schedule: "5 13 * * *", procedure_schema: SYSPROC, procedure_name: ADMIN_CMD,
-            last_run: {status: COMPLETED, invocation: 1, sqlcode: 0}}]
+            last_run: {status: COMPLETED, invocation: 1, sqlcode: 0}, run_state: ran,
+            run_state_text: last run COMPLETED}]
 runs:
   description: Every row of C(ADMIN_TASK_STATUS) (name, taskid, status, invocation, begin_time, end_time, sqlcode, sqlstate, rc).
   returned: always

@@ -140,6 +140,14 @@ tasks:
   returned: always
   type: list
   elements: dict
+notes:
+  description:
+    - What the scheduler will and will not have done yet, e.g. that new or changed tasks are picked up at its
+      next check of the database (every five minutes, IBM), so they cannot have run before then.
+  returned: always
+  type: list
+  elements: str
+  sample: ["The Db2 task scheduler picks up new or changed tasks when it next checks the database (every 5 minutes): until then they cannot run."]
 """
 
 from ansible.module_utils.basic import AnsibleModule

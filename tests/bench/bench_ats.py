@@ -68,7 +68,7 @@ def main():
     with shared_standin(client, images, "db2ops-bench-ats") as container, \
             tempfile.TemporaryDirectory(prefix="bench-ats-") as tmp:
         workdir = Path(tmp)
-        conn = dict(container=container.name, database="TESTDB", create_systoolspace=True)
+        conn = dict(container=container.name, database="TESTDB", create_systoolspace=True, enable_ats=True)
         empty = timed(play(workdir, []))[0]
         tasks = tasks_for(count, "SET")
         rows = []

@@ -151,7 +151,7 @@ def ats_db(standin_images, docker_client, tmp_path_factory):
     with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-atsbad") as container:
         tmp = tmp_path_factory.mktemp("atsbad")
         args = dict(container=container.name, database="TESTDB", tasks=[base_task("BASELINE")],
-                    create_systoolspace=True)
+                    create_systoolspace=True, enable_ats=True)
         setup = run_module("db2_ats_tasks", args)
         assert setup["changed"] and not setup.get("failed"), setup
         yield container, tmp

@@ -45,9 +45,9 @@ def fleet(standin_images, docker_client, tmp_path_factory):
                  dict(name="BROKEN", schedule="0 4 * * *", procedure_name="ADMIN_CMD",
                       procedure_input="SELECT C FROM NO_SUCH_TABLE")]
         added = run_module(tmp, "db2_ats_tasks", {"container": old.name, "database": "TESTDB", "tasks": tasks,
-                                                  "create_systoolspace": True})[1]
+                                                  "create_systoolspace": True, "enable_ats": True})[1]
         assert added["changed"], added
-        hook = run_db2(old, "db2standin-ats-run")[1]
+        hook = run_db2(old, "db2standin-ats-run --poll")[1]  # as if the scheduler's 5-minute check came
         assert "status=COMPLETED sqlcode=0" in hook and "status=NOTRUN" in hook, hook
         assert old.exec_run(["sh", "-c", 'install -d -o db2inst1 -g "$(id -gn db2inst1)" /database/backup']).exit_code == 0
         rc, out = run_db2(old, "db2 deactivate database testdb; db2 backup database testdb to /database/backup")

@@ -16,7 +16,7 @@ import time
 import drda
 import ibm_db
 import pytest
-from conftest import BASE_DB2_ENV, shared_standin
+from conftest import BASE_DB2_ENV, run_db2, shared_standin
 from playbook import run_module
 # The fixtures slapd + a stand-in on one network, used as test arguments:
 from test_standin_ldap import ldap_on, pair  # noqa: F401 pylint: disable=unused-import
@@ -195,14 +195,22 @@ def test_the_ats_modules_give_the_same_results_over_ibm_db_as_over_the_clp(db2, 
     def run(module, via=transport, **args):
         return run_module(tmp_path, module, dict(over[via], database=database, **args))[1]
 
+    # IBM's scheduler is off until DB2_ATS_ENABLE is set (the stand-in's strict reading, its default).
+    assert run_db2(db2, "db2set DB2_ATS_ENABLE=")[0] == 0
     info = run("db2_ats_task_info")
-    assert (info["systoolspace"], info["tasks"], info["ats_enabled"]) == (False, [], True), info
+    assert (info["systoolspace"], info["tasks"], info["ats_enabled"]) == (False, [], False), info
     tasks = [dict(name="A1", schedule="5 13 * * *", procedure_name="ADMIN_CMD", procedure_input=RUNSTATS),
              dict(name="A2; DROP TABLE BIG --", schedule="0 15 * * MON-Fri", procedure_name="ADMIN_CMD",
                   procedure_input=RUNSTATS, remarks="it's fine", max_invocations=3,
                   begin_timestamp="2030-01-01-10.00.00")]
-    created = run("db2_ats_tasks", tasks=tasks, create_systoolspace=True)
+    if transport == "ibm_db":  # db2set runs in the container only: say so, change nothing
+        refused = run("db2_ats_tasks", tasks=tasks, create_systoolspace=True, enable_ats=True)
+        assert refused["failed"] and "cannot run db2set over ibm_db" in refused["msg"], refused
+        assert "Nothing was changed" in refused["msg"] and run("db2_ats_task_info")["systoolspace"] is False
+        assert run_db2(db2, "db2set DB2_ATS_ENABLE=YES")[0] == 0
+    created = run("db2_ats_tasks", tasks=tasks, create_systoolspace=True, enable_ats=True)
     assert not created.get("failed") and created["changed"], created
+    assert (created["commands"][0] == "db2set DB2_ATS_ENABLE=YES") is (transport == "docker_exec")
     assert created["added"] == ["A1", "A2; DROP TABLE BIG --"]
     again = run("db2_ats_tasks", tasks=tasks)
     assert (again["changed"], again["commands"]) == (False, []), again
@@ -217,6 +225,8 @@ def test_the_ats_modules_give_the_same_results_over_ibm_db_as_over_the_clp(db2, 
     for via in ("docker_exec", "ibm_db"):  # written over one transport, read over both
         listed = run("db2_ats_task_info", via=via)
         assert [{k: t[k] for k in expected[0]} for t in listed["tasks"]] == expected, (via, listed["tasks"])
+        # added seconds ago: the scheduler (every 5 minutes) cannot have run it yet; said the same way
+        assert [t["run_state"] for t in listed["tasks"]] == ["not_picked_up"], (via, listed["tasks"])
         assert listed["crontab"] == ['0 15 * * mon-fri    call SYSPROC.ADMIN_CMD (%s); -- "A2; DROP TABLE BIG --"'
                                      % RUNSTATS]
 

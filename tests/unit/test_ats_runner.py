@@ -1,15 +1,19 @@
 """_ats/module.py (AtsRunner, the engine of db2_ats_task, db2_ats_tasks, db2_ats_task_info): the
 container is found on the fake daemon; the Db2 session is a fake holding the ATS state, so what is
 tested is the runner: preconditions, plan, check mode, failures, info."""
+import datetime
+
 import pytest
 from fake_docker import FakeDocker
 
 from ansible_collections.db2ops.docker.plugins.module_utils._ats import module as runner_module
-from ansible_collections.db2ops.docker.plugins.module_utils._ats.module import AtsRunner, status_row
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.module import AtsRunner
+from ansible_collections.db2ops.docker.plugins.module_utils._ats.runs import status_row
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.sql import ApplyError, ClpSession
 
 INPUT = "VALUES('BACKUP DATABASE TESTDB ONLINE TO /database/backup WITHOUT PROMPTING')"
+NOW = datetime.datetime(2026, 12, 1, 4, 0)
 
 
 class Failed(Exception):
@@ -58,7 +62,7 @@ class FakeSession:
         FakeSession.last = self
 
     def read_status(self, database):
-        return FakeSession.status
+        return dict(runs=FakeSession.status, now=NOW, authid="DB2INST1")
 
     def close(self):
         self.closed = True
@@ -219,3 +223,42 @@ def test_info_lists_tasks_with_their_last_run(daemon, monkeypatch):
 
 def test_status_row():
     assert status_row(dict(NAME="x", INVOCATION="", RC=None))["invocation"] is None
+
+
+def test_a_rerun_with_the_tasks_in_place_enables_what_it_is_asked_to(daemon):
+    FakeSession.ats_enable = None
+    assert sync(tasks=[task()])["changed"] is False  # not asked: nothing to fail for, nothing done
+    checked = sync(check_mode=True, tasks=[task()], enable_ats=True)
+    assert (checked["changed"], checked["commands"]) == (True, ["db2set DB2_ATS_ENABLE=YES"])
+    assert FakeSession.last is None  # check mode ran nothing
+    done = sync(tasks=[task()], enable_ats=True)
+    assert (done["changed"], done["commands"]) == (True, ["db2set DB2_ATS_ENABLE=YES"])
+    assert any("DB2_ATS_ENABLE was off" in note for note in done["notes"])
+    FakeSession.ats_enable = "YES"
+    again = sync(tasks=[task()], enable_ats=True)
+    assert (again["changed"], again["commands"], again["notes"]) == (False, [], [])
+
+
+def test_enable_ats_over_ibm_db_fails_before_any_change(daemon):
+    FakeSession.ats_enable = "NO"
+    ibm_db = dict(transport="ibm_db", container=None, db_host="db2", db_user="u", db_password="p", enable_ats=True)
+    failure = fails(tasks=[task(schedule="1 1 * * *")], **ibm_db)
+    assert "cannot run db2set over ibm_db" in failure["msg"] and failure["msg"].endswith("Nothing was changed.")
+    assert FakeSession.last is None
+
+
+def test_added_tasks_come_with_the_next_cycle_note(daemon):
+    result = sync(tasks=[task(schedule="1 1 * * *")])
+    assert result["changed"] and result["notes"][0].startswith("The Db2 task scheduler picks up new or changed tasks")
+
+
+def test_info_says_what_the_status_may_mean(daemon):
+    changed = (NOW - datetime.timedelta(minutes=1)).strftime("%Y-%m-%d-%H.%M.%S.%f")
+    FakeSession.state["tasks"] = [dict(row(), UPDATE_TIME=changed), dict(row(name="OLD"), UPDATE_TIME="2020-01-01-00.00.00"),
+                                  dict(row(name="BOBS"), OWNER="BOB", UPDATE_TIME="2020-01-01-00.00.00")]
+    info = AtsRunner(FakeModule(params())).info()
+    states = {t["name"]: t["run_state"] for t in info["tasks"]}
+    assert states == {"DAILY BACKUP": "not_picked_up", "OLD": "not_run_yet", "BOBS": "status_hidden"}
+    FakeSession.ats_enable = None
+    info = AtsRunner(FakeModule(params())).info()
+    assert {t["run_state"] for t in info["tasks"]} == {"scheduler_off"}

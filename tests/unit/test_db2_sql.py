@@ -4,6 +4,8 @@ The live path runs in tests/integration/test_standin_drda.py (IBM's driver again
 DRDA server). The fake checks what users rely on: values travel only as bound parameters, the
 connection string carries SSL, and a failed step rolls the whole unit of work back.
 """
+import datetime
+
 import pytest
 
 from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
@@ -107,6 +109,15 @@ def test_reads_use_parameter_markers_only():
             assert "x'" not in call[1] and "NOPE" not in call[1] and "ADMIN_CMD'" not in call[1]
     with pytest.raises(Db2Error):
         s.read_ats("OTHERDB")
+
+
+def test_read_status_gives_runs_server_clock_and_session_user():
+    now = datetime.datetime(2026, 12, 1, 4, 0)
+    driver = FakeIbmDb(results={
+        ats.CLOCK_QUERY: [{"NOW": now, "AUTHID": "DB2INST1"}],
+        ("SELECT 1 FROM SYSCAT.TABLES WHERE TABSCHEMA = ? AND TABNAME = ?", ("SYSTOOLS", "ADMIN_TASK_STATUS")): [],
+    })
+    assert session(driver).read_status("TESTDB") == dict(runs=[], now=now, authid="DB2INST1")
 
 
 def test_apply_binds_every_value_and_commits_once():

@@ -84,6 +84,11 @@ def run(status, sqlcode=0):
     ([dict(item="TESTDB", ats_enabled=True, tasks=[dict(name="A", last_run=run("NOTRUN")),
                                                    dict(name="B", last_run=run("COMPLETE", -104))])],
      "failed", "2 of 2 failed: TESTDB A (NOTRUN), TESTDB B (COMPLETE)"),
+    ([dict(item="TESTDB", ats_enabled=True, tasks=[dict(name="A", last_run=None, run_state="not_picked_up"),
+                                                   dict(name="B", last_run=None, run_state="status_hidden"),
+                                                   dict(name="C", last_run=run("COMPLETED"), run_state="ran")])],
+     "ok", "3 tasks, 1 ran, 1 new or changed (the scheduler picks them up within 5 minutes), "
+           "1 of other users (their runs are not visible), none failed"),
     ([dict(item="TESTDB", ats_enabled=False, tasks=[dict(name="A", last_run=None)])],
      "disabled", "1 tasks, scheduler off (DB2_ATS_ENABLE)"),
     ([dict(item="TESTDB", failed=True, msg="SQL1013N")], "unknown", "cannot read: TESTDB: SQL1013N"),

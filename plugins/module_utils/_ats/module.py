@@ -17,6 +17,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.db2ops.docker.plugins.module_utils._ats import runs as runs_mod
 from ansible_collections.db2ops.docker.plugins.module_utils._ats import tasks as ats
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
@@ -132,11 +133,15 @@ class AtsRunner:
             self.fail("%s. %s" % (exc, NOTHING))
         return tasks
 
-    def preconditions(self, state, tasks):
-        """Steps that fix what ATS needs (when allowed), or a failure naming the option."""
+    def preconditions(self, state, tasks, kept=()):
+        """Steps that fix what ATS needs (when allowed), or a failure naming the option.
+
+        `tasks` are added or changed. When only `kept` (unchanged) tasks are wanted, a rerun still
+        makes the fixes it was asked for (enable_ats, activate_database), and never fails for them.
+        """
         steps, registry_fix = [], None
         if not tasks:
-            return steps, registry_fix
+            return self.asked_fixes(state) if kept else (steps, registry_fix)
         p = self.params
         value = self.session.registry("DB2_ATS_ENABLE")
         if not ats.ats_enabled(value):
@@ -144,7 +149,7 @@ class AtsRunner:
                 self.fail("The Db2 task scheduler is disabled in container/instance (DB2_ATS_ENABLE=%s): tasks "
                           "would never run. Set enable_ats=true to run db2set DB2_ATS_ENABLE=YES. %s"
                           % (value or "unset", NOTHING))
-            registry_fix = "db2set DB2_ATS_ENABLE=YES"
+            registry_fix = self.registry_fix(value)
         if not state["systoolspace"]:
             if not p["create_systoolspace"]:
                 self.fail("Database %s has no SYSTOOLSPACE table space, which ADMIN_TASK_ADD needs "
@@ -165,12 +170,29 @@ class AtsRunner:
                       % (", ".join(missing), self.database, NOTHING))
         return steps, registry_fix
 
+    def registry_fix(self, value):
+        """db2set runs in the container only: over ibm_db, fail before any change."""
+        if self.params["transport"] == "ibm_db":
+            self.fail("The Db2 task scheduler is disabled (DB2_ATS_ENABLE=%s) and enable_ats cannot run db2set over "
+                      "ibm_db: run db2set DB2_ATS_ENABLE=YES on the server, or use transport=docker_exec. %s"
+                      % (value or "unset", NOTHING))
+        return "db2set DB2_ATS_ENABLE=YES"
+
+    def asked_fixes(self, state):
+        steps, registry_fix = [], None
+        value = self.session.registry("DB2_ATS_ENABLE")
+        if self.params["enable_ats"] and not ats.ats_enabled(value):
+            registry_fix = self.registry_fix(value)
+        if self.params["activate_database"] and state["active"] is False:
+            steps.append(("activate", self.database))
+        return steps, registry_fix
+
     def sync(self, tasks, exclusive=False, absent=(), only=None):
         """Make the task set match; returns the module result (diff and tasks limited to `only`)."""
         state = self.read(procedures=[(t.procedure_schema, t.procedure_name) for t in tasks])
         existing = dict((task.name, task) for task in (ats.Task.from_row(row) for row in state["tasks"]))
         actions = ats.plan(tasks, existing, exclusive=exclusive, absent=absent)
-        fixes, registry_fix = self.preconditions(state, [a.after for a in actions if a.after is not None])
+        fixes, registry_fix = self.preconditions(state, [a.after for a in actions if a.after is not None], tasks)
         steps = fixes + [("call",) + call for action in actions for call in action.calls()]
         self.commands = ([registry_fix] if registry_fix else []) + [ClpSession.render(s) for s in steps]
         after = dict(existing)
@@ -179,11 +201,12 @@ class AtsRunner:
                 after.pop(action.name, None)
             else:
                 after[action.name] = action.after
-        if steps and not self.module.check_mode:
+        if (steps or registry_fix) and not self.module.check_mode:
             try:
                 if registry_fix:
                     self.session.set_registry("DB2_ATS_ENABLE", "YES")
-                self.session.apply(self.database, steps)
+                if steps:
+                    self.session.apply(self.database, steps)
             except ApplyError as exc:
                 self.fail("Changing the ATS tasks of database %s failed: %s. Done before the failure: %s"
                           % (self.database, exc, exc.done or "nothing"))
@@ -201,7 +224,13 @@ class AtsRunner:
             updated=[a.name for a in actions if a.kind in ("update", "replace")],
             removed=[a.name for a in actions if a.kind == "remove"],
             tasks=[after[name].as_dict() for name in sorted(after)],
+            notes=[],
         )
+        # Say when the tasks cannot have run yet rather than let a status suggest they did.
+        if any(a.after is not None for a in actions):
+            result["notes"].append(runs_mod.CHANGED_NOTE)
+        if registry_fix:
+            result["notes"].append(runs_mod.ENABLED_NOTE)
         if self.module._diff:
             result["diff"] = dict(before=before_diff, after=after_diff)
         return result
@@ -215,30 +244,16 @@ class AtsRunner:
             self.fail("Cannot read the ATS status of database %s: %s" % (self.database, exc))
         self.session.close()
         tasks = [ats.Task.from_row(row) for row in state["tasks"]]
-        runs = [status_row(row) for row in status]
-        last = {}
-        for run in runs:
-            if run["name"] not in last or (run["invocation"] or 0) >= (last[run["name"]]["invocation"] or 0):
-                last[run["name"]] = run
+        runs = [runs_mod.status_row(row) for row in status["runs"]]
+        last = runs_mod.last_runs(runs)
+        now, ats_on = runs_mod.db2_timestamp(status["now"]), ats.ats_enabled(registry)
         listed = []
-        for task in tasks:
+        for task, row in zip(tasks, state["tasks"]):
             item = task.as_dict()
             item["last_run"] = last.get(task.name)
+            item["run_state"], item["run_state_text"] = runs_mod.run_state(
+                row, item["last_run"], ats_on, state["active"], now, status["authid"])
             listed.append(item)
-        return dict(changed=False, database=self.database, ats_enabled=ats.ats_enabled(registry),
+        return dict(changed=False, database=self.database, ats_enabled=ats_on,
                     db2_ats_enable=registry, systoolspace=state["systoolspace"], active=state["active"],
                     tasks=listed, runs=runs, crontab=ats.crontab_lines(tasks))
-
-
-def status_row(row):
-    def number(key):
-        value = row.get(key)
-        return None if value in (None, "") else int(value)
-
-    def text(key):  # ibm_db gives datetime objects, the CLP Db2's text form
-        value = row.get(key)
-        return None if value is None else str(value)
-
-    return dict(name=text("NAME"), taskid=number("TASKID"), status=text("STATUS"),
-                invocation=number("INVOCATION"), begin_time=text("BEGIN_TIME"), end_time=text("END_TIME"),
-                sqlcode=number("SQLCODE"), sqlstate=text("SQLSTATE"), rc=number("RC"))

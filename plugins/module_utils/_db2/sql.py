@@ -7,7 +7,8 @@ server's port. Both offer:
 
   registry(name)              instance registry value (db2set), None when unset
   read_ats(database, procs)   what ATS needs: active?, SYSTOOLSPACE?, known procedures, tasks
-  read_status(database)       ADMIN_TASK_STATUS rows
+  read_status(database)       ADMIN_TASK_STATUS rows (runs), the server's clock (now) and the
+                              session's authorization ID (authid): the view shows its tasks' runs only
   apply(database, steps)      run ("activate", db) / ("sql", text) / ("call", proc, params) steps
   set_registry(name, value)   db2set (CLP only)
 
@@ -135,11 +136,14 @@ class ClpSession:
                     tasks=self._rows(results[-2]))
 
     def read_status(self, database):
-        results = self.clp.run_script(["CONNECT TO %s" % database, ats.STATUS_QUERY, "CONNECT RESET"],
-                                      stop_on_error=False)
+        results = self.clp.run_script(["CONNECT TO %s" % database, ats.STATUS_QUERY, ats.CLOCK_QUERY,
+                                       "CONNECT RESET"], stop_on_error=False)
         if results[0].rc >= RC_ERROR:
             raise self.clp.error_for(results[0])
-        return self._rows(results[1])
+        if results[2].rc >= RC_ERROR:
+            raise self.clp.error_for(results[2])
+        clock = (results[2].rows or [{}])[0]
+        return dict(runs=self._rows(results[1]), now=clock.get("NOW"), authid=clock.get("AUTHID"))
 
     def _rows(self, result):
         """Rows of a SYSTOOLS query; none when the table does not exist yet (no ADD ever ran)."""
@@ -230,7 +234,9 @@ class IbmDbSession:
 
     def read_status(self, database):
         self._check_database(database)
-        return self._query(ats.STATUS_QUERY) if self._has_view("ADMIN_TASK_STATUS") else []
+        clock = self._query(ats.CLOCK_QUERY)[0]
+        return dict(runs=self._query(ats.STATUS_QUERY) if self._has_view("ADMIN_TASK_STATUS") else [],
+                    now=clock["NOW"], authid=clock["AUTHID"])
 
     def _has_view(self, name):
         return bool(self._query("SELECT 1 FROM SYSCAT.TABLES WHERE TABSCHEMA = ? AND TABNAME = ?",

@@ -92,7 +92,16 @@ def ats_status(results, running):
         return dict(state="disabled", tasks=len(tasks), failed=[],
                     text="%d tasks, scheduler off (DB2_ATS_ENABLE)" % len(tasks))
     ran = sum(1 for _db, t in tasks if t.get("last_run"))
-    return dict(state="ok", tasks=len(tasks), failed=[], text="%d tasks, %d ran, none failed" % (len(tasks), ran))
+    # Tasks the scheduler cannot have picked up yet (it checks every five minutes) or whose runs the
+    # connecting user cannot see: said as such, not counted as "did not run".
+    waiting = sum(1 for _db, t in tasks if t.get("run_state") == "not_picked_up")
+    hidden = sum(1 for _db, t in tasks if t.get("run_state") == "status_hidden")
+    text = "%d tasks, %d ran" % (len(tasks), ran)
+    if waiting:
+        text += ", %d new or changed (the scheduler picks them up within 5 minutes)" % waiting
+    if hidden:
+        text += ", %d of other users (their runs are not visible)" % hidden
+    return dict(state="ok", tasks=len(tasks), failed=[], text=text + ", none failed")
 
 
 def _run_failed(run):

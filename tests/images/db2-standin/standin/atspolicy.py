@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 MODES = ("strict", "kind")
-DEFAULT_MODE = "kind"
+DEFAULT_MODE = "strict"
 IBM_POLL_SECONDS = 300  # IBM: every five minutes
 SETTINGS_FILE = "ats-settings.json"
 POLL_FILE = "ats-poll.json"
