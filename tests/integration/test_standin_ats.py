@@ -4,6 +4,7 @@ Each reading of the stand-in (strict: IBM's documentation, the default; kind: DB
 gets one container for the module; each test uses task names of its own.
 """
 import subprocess
+import time
 
 import pytest
 
@@ -221,3 +222,20 @@ def test_views_show_the_session_authorization_ids_tasks(systools, reading):
         assert bob == [("L", "J", "BOBS"), ("S", "J", "BOBS")]
         # The instance owner holds SYSADM: every task, but only its own status records.
         assert owner == [("L", "J", "BOBS"), ("L", "J", "MINE"), ("S", "J", "MINE")]
+
+
+def test_the_scheduler_polls_by_itself_at_the_shortened_cycle(standin_images, docker_client):
+    """No test hook: db2acd polls every DB2_STANDIN_ATS_POLL_SECONDS (default IBM's 300) once
+    DB2_ATS_ENABLE is set, then runs the task at the next minute its cron matches."""
+    with shared_standin(docker_client, standin_images["11.1.4.4"], "db2ops-t-atspoll",
+                        DB2_STANDIN_ATS_POLL_SECONDS="5") as db2:
+        rc, out = clp(db2, CREATE_SYSTOOLSPACE + ";\nCREATE TABLE T1 (I INTEGER);\n" + add("K EACH MINUTE", "* * * * *"))
+        assert "Return Status = 0" in out, out
+        assert shell(db2, "db2set DB2_ATS_ENABLE=YES")[0] == 0
+        deadline = time.monotonic() + 180  # a poll (5 s) and a minute boundary, on a loaded machine
+        while True:
+            rc, out = clp(db2, "SELECT STATUS FROM SYSTOOLS.ADMIN_TASK_STATUS WHERE NAME = 'K EACH MINUTE';\n")
+            if "COMPLETED" in out:
+                break
+            assert time.monotonic() < deadline, "the scheduler never ran the task: " + out
+            time.sleep(5)
