@@ -222,6 +222,12 @@ def test_views_show_the_session_authorization_ids_tasks(systools, reading):
         assert bob == [("L", "J", "BOBS"), ("S", "J", "BOBS")]
         # The instance owner holds SYSADM: every task, but only its own status records.
         assert owner == [("L", "J", "BOBS"), ("L", "J", "MINE"), ("S", "J", "MINE")]
+    # Changing another user's task needs SYSADM, SYSCTRL, SYSMAINT or DBADM (SQL0551N otherwise).
+    update = "CALL SYSPROC.ADMIN_TASK_UPDATE('%s', NULL, NULL, NULL, '0 3 * * *', NULL, NULL);\n"
+    rc, out = clp(systools, as_bob + update % "J MINE")
+    assert ("SQL0551N" in out and "Return Status" not in out) is (reading == "strict"), out
+    rc, out = clp(systools, update % "J BOBS")
+    assert "Return Status = 0" in out, out
 
 
 def test_the_scheduler_polls_by_itself_at_the_shortened_cycle(standin_images, docker_client):

@@ -12,7 +12,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from . import atspolicy, commands, ldapplugin
+from . import atspolicy, commands
 
 REG_VARIABLES = re.compile(r"\bSYSIBMADM\s*\.\s*REG_VARIABLES\b", re.I)
 TABLES = re.compile(r"\bSYSCAT\s*\.\s*TABLES\b", re.I)
@@ -49,7 +49,7 @@ def ats_views(clp, conn, text, authid):
             or not atspolicy.strict(clp.instance)):
         return text
     owner = "OWNER = '%s'" % authid.replace("'", "''")
-    sees_all = _administers(clp.instance, authid)
+    sees_all = atspolicy.administers(clp.instance, authid)
 
     def replace(match):
         view = match.group(1).upper()
@@ -62,16 +62,6 @@ def ats_views(clp, conn, text, authid):
         named = not CLAUSE.match(text, match.end())  # the query names it itself
         return "(SELECT * FROM SYSTOOLS.%s WHERE %s)%s" % (view, where, "" if named else " " + view)
     return ATS_VIEW.sub(replace, text)
-
-
-def _administers(instance, authid):
-    """SYSADM, SYSCTRL or SYSMAINT (groups of the dbm cfg in effect, the user's OS groups), or
-    DBADM, which CREATE DATABASE grants its creator: the instance owner in these images."""
-    if authid.upper() == instance.name.upper():
-        return True
-    dbm = instance.dbm_in_effect()
-    groups = {dbm.get(name, "").upper() for name in ("SYSADM_GROUP", "SYSCTRL_GROUP", "SYSMAINT_GROUP")}
-    return bool((groups - {""}) & set(ldapplugin.os_groups(authid)))
 
 
 def _fill(conn, name, columns, rows):

@@ -21,7 +21,7 @@ import os
 import re
 import sqlite3
 
-from . import dialect, messages
+from . import atspolicy, dialect, messages
 
 messages.CATALOG.update({
     "SQL0171N": ('The statement was not processed because the data type, length or value of the '
@@ -34,6 +34,9 @@ messages.CATALOG.update({
     "SQL0811N": ("The result of a scalar fullselect, SELECT INTO statement, or VALUES INTO "
                  "statement is more than one row.  SQLSTATE=21000"),
     "SQL2306N": 'The table or index "{name}" does not exist.',
+    "SQL0551N": ('The statement failed because the authorization ID does not have the required authorization '
+                 'or privilege to perform the operation.  Authorization ID: "{authid}".  Operation: '
+                 '"{operation}". Object: "{object}".  SQLSTATE=42501'),
 })
 
 ENABLED = ("YES", "TRUE", "1", "ON")
@@ -150,6 +153,7 @@ def admin_task_update(call, name, begin, end, max_invocations, schedule, options
                                         options, 2)
     remarks = _text(remarks, 254, routine, 7, "REMARKS")
     _require_task(call, name)
+    _require_owner(call, name, routine)
     call.conn.execute("UPDATE SYSTOOLS.ADMIN_TASK_LIST SET BEGIN_TIME = ?, END_TIME = ?, "
                       "MAX_INVOCATIONS = ?, SCHEDULE = ?, UPDATE_TIME = ?, REMARKS = ? WHERE NAME = ?",
                       (begin, end, max_invocations, schedule, datetime.datetime.now().strftime(TS_FORMAT), remarks,
@@ -165,6 +169,7 @@ def admin_task_remove(call, name, end):
     where, args = ("", ()) if name is None else (" WHERE NAME = ?", (name,))
     if name is not None and end_ts is None:
         _require_task(call, name)
+        _require_owner(call, name, "ADMIN_TASK_REMOVE")
     if end_ts is None:
         call.conn.execute("DELETE FROM SYSTOOLS.ADMIN_TASK_LIST" + where, args)
         call.conn.execute("DELETE FROM SYSTOOLS.ADMIN_TASK_STATUS" + where, args)
@@ -269,6 +274,16 @@ def _require_task(call, name):
     if not _has_systools(call.conn, call.database) or not call.conn.execute(
             "SELECT 1 FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = ?", (name,)).fetchone():
         raise dialect.SqlError("SQL0204N", name=name)
+
+
+def _require_owner(call, name, routine):
+    """Strict reading: another user's task needs SYSADM, SYSCTRL, SYSMAINT or DBADM (facts 4:
+    SQL0551N; its operation and object tokens here are the stand-in's)."""
+    owner = call.conn.execute("SELECT OWNER FROM SYSTOOLS.ADMIN_TASK_LIST WHERE NAME = ?", (name,)).fetchone()
+    instance = call.database.instance
+    if owner and owner[0] != call.authid and atspolicy.strict(instance) \
+            and not atspolicy.administers(instance, call.authid):
+        raise dialect.SqlError("SQL0551N", authid=call.authid, operation=routine, object=name)
 
 
 CREATE_TABLESPACE = re.compile(r"^CREATE\s+(?:REGULAR\s+|LARGE\s+|USER\s+TEMPORARY\s+)?TABLESPACE\s+"

@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from .ldapplugin import os_groups
+
 MODES = ("strict", "kind")
 DEFAULT_MODE = "strict"
 IBM_POLL_SECONDS = 300  # IBM: every five minutes
@@ -61,6 +63,17 @@ def settings(instance):
 
 def strict(instance):
     return settings(instance)["mode"] == "strict"
+
+
+
+def administers(instance, authid):
+    """SYSADM, SYSCTRL or SYSMAINT (groups of the dbm cfg in effect, the user's OS groups), or
+    DBADM, which CREATE DATABASE grants its creator: the instance owner in these images."""
+    if authid.upper() == instance.name.upper():
+        return True
+    dbm = instance.dbm_in_effect()
+    groups = {dbm.get(name, "").upper() for name in ("SYSADM_GROUP", "SYSCTRL_GROUP", "SYSMAINT_GROUP")}
+    return bool((groups - {""}) & set(os_groups(authid)))
 
 
 # --- the scheduler's polls (strict) -----------------------------------------------------------
