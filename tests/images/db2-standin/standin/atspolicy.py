@@ -43,8 +43,9 @@ def poll_from(value):
     return seconds if seconds >= 1 else IBM_POLL_SECONDS
 
 
-def save_settings(runtime, environ=os.environ):
+def save_settings(runtime, environ=None):
     """Entrypoint (root): keep this container's ATS reading for the instance's processes."""
+    environ = os.environ if environ is None else environ
     settings = {"mode": mode_from(environ.get("DB2_STANDIN_ATS")),
                 "poll_seconds": poll_from(environ.get("DB2_STANDIN_ATS_POLL_SECONDS"))}
     path = Path(runtime) / SETTINGS_FILE
@@ -63,7 +64,6 @@ def settings(instance):
 
 def strict(instance):
     return settings(instance)["mode"] == "strict"
-
 
 
 def administers(instance, authid):
