@@ -103,3 +103,11 @@ def wait_for_log(api, container_id, pattern, since=None, timeout=600):
 
 def tail(text, lines=5):
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+def ensure_network(api, name, do, labels=None):
+    """The user-defined bridge network `name`, created through `do` (an ActionRecorder's) when missing."""
+    try:
+        api.inspect_network(name)
+    except NotFound:
+        do("create network %s (bridge)" % name, lambda: api.create_network(name, driver="bridge", labels=labels or {}))

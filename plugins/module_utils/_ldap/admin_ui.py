@@ -24,7 +24,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     DockerOperationError,
     NotFound,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import ensure_network, get_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.server import (
     DOCKER_NAME,
@@ -170,7 +170,7 @@ class AdminUi:
         env = environment(p)
         wanted = wanted_config(p, env, pem)
         self.diff["after"] = wanted
-        self._network()
+        ensure_network(self.api, self.p["network"], self._do, labels={"db2ops.network": "ldap"})
         if current is not None and self.diff["before"] == wanted:
             if not current["State"].get("Running"):
                 self._do("start container %s" % p["name"], lambda: self.api.start(current["Id"]))
@@ -192,14 +192,6 @@ class AdminUi:
 
     def _do(self, what, action):
         self.actions.do(what, action)
-
-    def _network(self):
-        try:
-            self.api.inspect_network(self.p["network"])
-        except NotFound:
-            self._do("create network %s (bridge)" % self.p["network"],
-                     lambda: self.api.create_network(self.p["network"], driver="bridge",
-                                                     labels={"db2ops.network": "ldap"}))
 
     def _create(self, env, pem, wanted):
         p = self.p

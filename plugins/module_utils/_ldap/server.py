@@ -20,13 +20,13 @@ import json
 import tarfile
 import time
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, ActionRecorder
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     APIError,
     DockerOperationError,
     NotFound,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
+from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import ensure_network, get_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError, parse_dn
@@ -183,8 +183,7 @@ def tar_files(files, owner):
 class LdapServer:
     def __init__(self, api, params, check_mode):
         self.api, self.p, self.check_mode = api, params, check_mode
-        self.commands = []
-        self.changed = False
+        self.actions = ActionRecorder(check_mode)
 
     def run(self):
         p = self.p
@@ -202,7 +201,7 @@ class LdapServer:
         recreate = current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) != digest
         if recreate and p["recreate_data"] == "keep":
             self._check_same_directory(current, env)
-        self._network()
+        ensure_network(self.api, self.p["network"], self._do, labels={"db2ops.network": "ldap"})
         if current is not None and (current["Config"].get("Labels") or {}).get(CONFIG_LABEL) == digest:
             if not current["State"].get("Running"):
                 self._do("start container %s" % p["name"], lambda: self.api.start(current["Id"]))
@@ -220,10 +219,7 @@ class LdapServer:
         return self._facts(container)
 
     def _do(self, what, action):
-        self.commands.append(what)
-        self.changed = True
-        if not self.check_mode:
-            action()
+        self.actions.do(what, action)
 
     def _check_same_directory(self, current, env):
         """The images set a directory up from the environment only into empty volumes: kept volumes
@@ -264,14 +260,6 @@ class LdapServer:
                         self.api.remove_volume(mount["Name"])
                     except NotFound:
                         pass
-
-    def _network(self):
-        try:
-            self.api.inspect_network(self.p["network"])
-        except NotFound:
-            self._do("create network %s (bridge)" % self.p["network"],
-                     lambda: self.api.create_network(self.p["network"], driver="bridge",
-                                                     labels={"db2ops.network": "ldap"}))
 
     def _create(self, env, secrets, digest, volumes=()):
         p, style = self.p, STYLES[self.p["env_style"]]
@@ -339,6 +327,7 @@ def run_task(api, params, check_mode):
     try:
         facts = task.run()
     except (LdapServerError, LdapError, DockerOperationError, APIError) as exc:
-        exc.commands, exc.changed = task.commands, task.changed and not check_mode
+        # A command that was started counts: a create that failed half way may have left a container.
+        exc.commands, exc.changed = task.actions.commands, bool(task.actions.commands) and not check_mode
         raise
-    return task.changed, dict(facts, commands=task.commands)
+    return task.actions.changed, dict(facts, commands=task.actions.commands)
