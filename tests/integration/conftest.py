@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "tests" / "images" / "build.sh"
 # DB2OPS_STANDIN_REPO: own tags for a worktree that changes the stand-in (build.sh honours it).
 STANDIN_REPO = os.environ.get("DB2OPS_STANDIN_REPO", "db2ops/db2-standin")
-STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0")
+STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0", "11.5.9.0", "12.1.0.0")
 OPENLDAP_IMAGE = "db2ops/openldap:test"
 
 # Simulated Db2 setup time inside the stand-in (real images take ~90 s).
