@@ -28,6 +28,10 @@ OPENLDAP_IMAGE = "db2ops/openldap:test"
 # Simulated Db2 setup time inside the stand-in (real images take ~90 s).
 FAST_SETUP_ENV = {"STANDIN_SETUP_SECONDS": "1"}
 BASE_DB2_ENV = {"LICENSE": "accept", "DB2INSTANCE": "db2inst1", "DB2INST1_PASSWORD": "Passw0rd-1"}
+# DB2OPS_STANDIN_UPGRADE=kind|strict: run a test file against one reading of version upgrades
+# (the stand-in's DB2_STANDIN_UPGRADE; unset: the stand-in's default, strict).
+if os.environ.get("DB2OPS_STANDIN_UPGRADE"):
+    BASE_DB2_ENV["DB2_STANDIN_UPGRADE"] = os.environ["DB2OPS_STANDIN_UPGRADE"]
 
 
 def _build_images(target: str) -> None:

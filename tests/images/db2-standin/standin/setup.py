@@ -143,8 +143,8 @@ def upgrade_reading():
     return (os.environ.get("DB2_STANDIN_UPGRADE") or DEFAULT_UPGRADE_READING).strip().lower()
 
 
-# Until the collection upgrades databases itself, the kind reading stays the default.
-DEFAULT_UPGRADE_READING = "kind"
+# IBM's documented behaviour by default; the kind reading is what IBM's entrypoint might do (unconfirmed).
+DEFAULT_UPGRADE_READING = "strict"
 
 
 PROFILE = """\
