@@ -82,6 +82,15 @@ def test_version_upgrade_refuses_without_a_backup_or_with_a_pending_database(
     assert result["msg"].endswith("a version upgrade (Db2 11.5.8.0 -> 12.1.0.0) cannot be undone without a backup: "
                                   "set backup.mode offline or online, or force_no_backup=true; nothing was changed")
     assert tree_digest(storage) == before
+    # force_no_backup lets it through: the plan (check mode) has no backup step and changes nothing.
+    plan = run_module(tmp_path, "db2_container_upgrade", {"container": old.name, "image": standin_images[NEW],
+                                                          "backup": {"mode": "none"}, "force_no_backup": True},
+                      check=True)[1]
+    assert not plan.get("failed"), plan
+    assert [s["name"] for s in plan["steps"] if s["status"] == "planned"] == [
+        "keep_instance", "rename", "stop", "create", "wait_ready", "upgrade_databases", "wait_databases",
+        "verify_level", "post_upgrade", "old_container"]
+    assert tree_digest(storage) == before
     # A database the upgrade could not take (backup pending, as db2ckupgrade would refuse).
     rc, out = run_db2(old, "db2 update db cfg for TESTDB using LOGARCHMETH1 LOGRETAIN")
     assert rc == 0, out
