@@ -72,9 +72,8 @@ def upgrade_database(clp, db, options):
                           "Upgrade of database %s from V%s to V%s failed (stand-in fault)."
                           % (database.alias, before, code.version_release))
         raise dialect.SqlError("SQL1704N", reason="7")
-    clp.instance.diag("Info", "db2sysc", "base sys utilities, sqlemgdb",
-                      "Database %s upgraded from V%s to V%s." % (database.alias, before,
-                                                                code.version_release))
+    clp.instance.diag("Info", "db2sysc", "base sys utilities, sqlemgdb", "Database %s upgraded from V%s to V%s."
+                      % (database.alias, before, code.version_release))
     return clp.emit("DB20000I", 0, command="UPGRADE DATABASE")
 
 
