@@ -120,7 +120,8 @@ def db2iupdt(args):
 
 def db2iupgrade(args):
     """Upgrade the instance to this version. Strict reading (IBM's two steps): the instance
-    only; each database then needs UPGRADE DATABASE (SQL5035N on CONNECT until then). Kind reading (DB2_STANDIN_UPGRADE=kind): every database's catalog too, as the entrypoint of
+    only; each database then needs UPGRADE DATABASE (SQL5035N on CONNECT until then). Kind
+    reading (DB2_STANDIN_UPGRADE=kind): every database's catalog too, as the entrypoint of
     earlier stand-ins did. Both are irreversible."""
     instance = Instance(args[-1])
     previous = instance.level()
