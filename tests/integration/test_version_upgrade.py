@@ -88,7 +88,7 @@ def test_version_upgrade_refuses_without_a_backup_or_with_a_pending_database(
                       check=True)[1]
     assert not plan.get("failed"), plan
     assert [s["name"] for s in plan["steps"] if s["status"] == "planned"] == [
-        "keep_instance", "rename", "stop", "create", "wait_ready", "upgrade_databases", "wait_databases",
+        "precheck", "keep_instance", "rename", "stop", "create", "wait_ready", "upgrade_databases", "wait_databases",
         "verify_level", "post_upgrade", "old_container"]
     assert tree_digest(storage) == before
     # A database the upgrade could not take (backup pending, as db2ckupgrade would refuse).
