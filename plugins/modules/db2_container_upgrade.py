@@ -37,6 +37,19 @@ description:
   - A run that was killed half way is visible as a container named C(<name>_<level>_upgrading); running
     the task again continues forward from where it stopped.
   - Already at the target image and level, nothing is stopped and the task reports no change.
+  - B(Version upgrade) (the image's Db2 version is newer than the storage's, for example 11.1 to 11.5 or 11.5 to
+    12.1) is its own path, as IBM documents it. Before anything stops, every database must connect and answer
+    (as C(db2ckupgrade) requires, so no backup, rollforward or restore pending) and the jump must be one IBM
+    supports (11.5 from 10.5 or 11.1, 12.1 from 11.1 or 11.5). A backup is required (O(backup.mode=none) is
+    refused unless O(force_no_backup=true)). A copy of the instance directory (the instance owner's home under
+    C(/database/config)) is kept next to it as C(<home>.db2ops-before-upgrade) before the stop. Once the new
+    instance is up, C(UPGRADE DATABASE) runs for every database (C(SQL1103W), already upgraded, counts as done);
+    the container is ready when every database is upgraded and answers; then the binds.
+  - A version upgrade that fails before the new container is verified is rolled back although the new image has
+    already upgraded the instance. The new container is removed, the kept copy replaces the instance directory
+    (by a short-lived container of the old image, without Db2), the old container starts, and every database it
+    cannot open (upgraded, or left half upgraded) is restored from the backup this run took. See
+    C(docs/upgrade.md) for exactly what is kept.
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
@@ -107,14 +120,22 @@ options:
   post_upgrade:
     description:
       - Run the post-upgrade tasks of IBM's fix pack procedure on every database after the new container is
-        verified; C(db2updv111)/C(db2updv115) where a database's catalog (C(SYSIBM.SYSVERSIONS)) is behind the
-        code, then the standard binds (C(db2schema.bnd), C(@db2ubind.lst), C(@db2cli.lst) from C(sqllib/bnd)).
+        verified; C(db2updv111)/C(db2updv115)/C(db2updv121) where a database's catalog (C(SYSIBM.SYSVERSIONS)) is
+        behind the code, then the standard binds (C(db2schema.bnd), C(@db2ubind.lst), C(@db2cli.lst) from C(sqllib/bnd)).
     type: bool
     default: true
+  force_no_backup:
+    description:
+      - Allow a version upgrade with O(backup.mode=none). Without a backup a failed version upgrade cannot bring the
+        old container back with its databases; fix pack upgrades do not need this.
+    type: bool
+    default: false
   old_container:
     description:
       - V(keep) leaves the old container, stopped, as C(<name>_<old level>) after a verified upgrade, as a way
         back for the DBA; V(remove) deletes it (never its volumes).
+      - After a version upgrade, V(keep) also keeps the copy of the instance directory (C(<home>.db2ops-before-upgrade));
+        V(remove) deletes it.
     type: str
     choices: [keep, remove]
     default: keep
@@ -236,6 +257,16 @@ not_rolled_back:
   description: Why a failure after verification was not rolled back, and what to do.
   returned: when the post-upgrade tasks failed
   type: str
+version_upgrade:
+  description: True when the image's Db2 version is newer than the storage's (the version-upgrade path ran).
+  returned: when the container was inspected
+  type: bool
+upgraded_databases:
+  description: What C(UPGRADE DATABASE) did per database in a version upgrade.
+  returned: when a version upgrade upgraded the databases
+  type: list
+  elements: str
+  sample: ["TESTDB upgraded"]
 resumed:
   description: True when this run continued an upgrade that an earlier, killed run had left half done.
   returned: when resumed
@@ -291,6 +322,7 @@ def main():
                 space_factor=dict(type="float", default=1.2),
             )),
             post_upgrade=dict(type="bool", default=True),
+            force_no_backup=dict(type="bool", default=False),
             old_container=dict(type="str", choices=["keep", "remove"], default="keep"),
             stop_timeout=dict(type="int", default=120),
             ready_timeout=dict(type="int", default=900),

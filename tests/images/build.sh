@@ -16,7 +16,7 @@ cache_dir="${DB2OPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/db2ops}"
 base_tag="db2ops/base:bookworm"
 # Everything the stand-in and slapd images need; changing this list rebuilds the base.
 base_packages="bash,passwd,procps,python3,python3-ldap,sqlite3,ldap-utils,slapd,openssl,ca-certificates,util-linux,login"
-standin_levels="11.1.3.3a 11.1.4.4 11.5.8.0"
+standin_levels="11.1.3.3a 11.1.4.4 11.5.8.0 11.5.9.0 12.1.0.0"
 # Parallel worktrees that change the stand-in can test under their own tags (default: shared).
 standin_repo="${DB2OPS_STANDIN_REPO:-db2ops/db2-standin}"
 

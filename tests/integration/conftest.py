@@ -22,12 +22,16 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "tests" / "images" / "build.sh"
 # DB2OPS_STANDIN_REPO: own tags for a worktree that changes the stand-in (build.sh honours it).
 STANDIN_REPO = os.environ.get("DB2OPS_STANDIN_REPO", "db2ops/db2-standin")
-STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0")
+STANDIN_LEVELS = ("11.1.3.3a", "11.1.4.4", "11.5.8.0", "11.5.9.0", "12.1.0.0")
 OPENLDAP_IMAGE = "db2ops/openldap:test"
 
 # Simulated Db2 setup time inside the stand-in (real images take ~90 s).
 FAST_SETUP_ENV = {"STANDIN_SETUP_SECONDS": "1"}
 BASE_DB2_ENV = {"LICENSE": "accept", "DB2INSTANCE": "db2inst1", "DB2INST1_PASSWORD": "Passw0rd-1"}
+# DB2OPS_STANDIN_UPGRADE=kind|strict: run a test file against one reading of version upgrades
+# (the stand-in's DB2_STANDIN_UPGRADE; unset: the stand-in's default, strict).
+if os.environ.get("DB2OPS_STANDIN_UPGRADE"):
+    BASE_DB2_ENV["DB2_STANDIN_UPGRADE"] = os.environ["DB2OPS_STANDIN_UPGRADE"]
 
 
 def _build_images(target: str) -> None:

@@ -269,7 +269,9 @@ def test_killed_run_converges_on_rerun(tmp_path, docker_client, db2, standin_ima
 
 
 def test_version_upgrade_and_remove_old(tmp_path, docker_client, db2, standin_images):
-    result = upgrade(tmp_path, db2.name, standin_images["11.5.8.0"], old_container="remove")
+    # A version upgrade needs a backup (see test_version_upgrade.py for the rest of its path).
+    result = upgrade(tmp_path, db2.name, standin_images["11.5.8.0"], old_container="remove",
+                     backup={"mode": "offline"})
     assert not result.get("failed"), result
     assert result["to"]["level_verified"] == "11.5.8.0" and result["old_container"] is None
     with pytest.raises(docker.errors.NotFound):

@@ -233,7 +233,9 @@ def test_older_fix_pack_refuses_newer_storage(standin_images, containers, storag
 def test_version_upgrade_is_irreversible(standin_images, containers, storage, unique_name):
     first = start_ready(containers, standin_images["11.1.4.4"], unique_name + "-a", storage, DBNAME="TESTDB")
     assert stop(first) == 0
-    upgraded = start_ready(containers, standin_images["11.5.8.0"], unique_name + "-b", storage)
+    # The kind reading upgrades the databases at start (the strict one: test_standin_version_upgrade.py).
+    upgraded = start_ready(containers, standin_images["11.5.8.0"], unique_name + "-b", storage,
+                           DB2_STANDIN_UPGRADE="kind")
     log = upgraded.logs().decode()
     assert "DBI1070I  Program db2iupgrade completed successfully." in log
     assert "(*) Upgrading database TESTDB from V11.1 to V11.5 ...\n" \

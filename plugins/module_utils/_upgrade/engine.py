@@ -53,6 +53,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.recreate import carried_over, create_spec
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import version
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
@@ -105,6 +106,9 @@ class ContainerUpgrade:
         self.verified = False    # the new container answered at the target level
         self.ready_level_text = None  # db2level as printed by the readiness probe
         self.active_before = []  # databases active in the old container: active again afterwards
+        self.version_upgrade = False  # a newer Db2 version: the steps of _upgrade/version.py join in
+        self.instance_home = None  # version upgrade: the instance directory whose copy is kept
+        self.databases = None  # the cataloged databases, once read
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -159,6 +163,7 @@ class ContainerUpgrade:
                                    "(rename %s back once %s is gone)"
                                    % (name, self.renamed_to, self.renamed_to, name), step="inspect")
             self.active_before = [db for db in (labels.get(LABEL_ACTIVE) or "").split(",") if db]
+            self.instance_home = labels.get(version.LABEL_KEPT_INSTANCE) or None
             if (current.get("State") or {}).get("Running"):
                 return leftover, "wait_ready", current
             # A new container that a killed run created but never started: made again from scratch.
@@ -229,6 +234,8 @@ class ContainerUpgrade:
         else:
             facts = None
             current_level = self.renamed_to[len(name) + 1:].split("_")[0]
+        self.version_upgrade = self.result["version_upgrade"] = version.is_version_upgrade(current_level, target_level)
+        self.databases = facts["databases"] if facts else None
         before = dict(image=old["Config"]["Image"], image_id=old["Image"], level=current_level)
         after = dict(image=self.p["image"], image_id=(image or {}).get("Id"), level=target_level)
         self.result.update({"container": name, "from": before, "to": after})
@@ -241,12 +248,17 @@ class ContainerUpgrade:
                 return self.finish()
             self._check_backup_space(facts["storage_usage"])
             backup = self.p["backup"]
+            clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
+            if self.version_upgrade:
+                self.step("precheck", version.preflight, self, clp_old, current_level, target_level)
             if backup["mode"] != "none":
-                clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
                 try:
                     self.step("backup", self._backup, clp_old, facts["databases"])
                 except UpgradeError as exc:
                     raise self._backup_failed(exc)
+            if self.version_upgrade:
+                self.instance_home = facts["instance_home"]
+                self.step("keep_instance", version.keep_instance, self)
         self.result["changed"] = True
         self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
         try:
@@ -261,8 +273,11 @@ class ContainerUpgrade:
                 self.step("create", self._create, current_level)
             else:
                 self.new_id = in_flight["Id"]
-            databases = facts["databases"] if facts else None
-            self.step("wait_ready", self._wait_ready, databases, plan=False)
+            if self.version_upgrade:  # ready: the instance up, then every database upgraded and answering
+                self.step("wait_ready", self._wait_ready, [], plan=False)
+                self.step("upgrade_databases", version.upgrade_databases, self, plan=False)
+            self.step("wait_databases" if self.version_upgrade else "wait_ready", self._wait_ready, self.databases,
+                      plan=False)
             self.step("verify_level", self._verify_level, target_level, plan=False)
             self.verified = not self.check_mode
             if not self.check_mode:
@@ -387,7 +402,8 @@ class ContainerUpgrade:
         kwargs, other_networks = create_spec(
             self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
             extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level,
-                          LABEL_ACTIVE: ",".join(self.active_before)})
+                          LABEL_ACTIVE: ",".join(self.active_before),
+                          version.LABEL_KEPT_INSTANCE: self.instance_home or ""})
         created = self.recorder.do("docker create --name %s (configuration of %s) %s"
                                    % (self.p["container"], self.renamed_to, self.p["image"]),
                                    lambda: self.api.create_container(**kwargs))  # kwargs hold `command`
@@ -443,6 +459,7 @@ class ContainerUpgrade:
     def _dispose_old(self, level):
         """Remove the old container, or keep it (stopped) as `<name>_<level>`: the upgrade is over."""
         if self.p["old_container"] == "remove":
+            version.drop_kept_instance(self)  # the copy goes with the way back
             self.recorder.do("docker rm %s" % self.renamed_to, self.api.remove_container, self.old["Id"], v=False)
             self.result["old_container"] = None
             return "removed %s" % self.renamed_to
@@ -463,6 +480,8 @@ class ContainerUpgrade:
             if self.new_id:
                 do("docker rm -f %s" % self.p["container"], self.api.remove_container, self.new_id, force=True)
                 notes.append("removed the new container")
+            if self.version_upgrade and self.instance_home and self.new_id:  # the new image upgraded it
+                notes.append(version.put_back_instance(self))
             if self.renamed_to:
                 do("docker rename %s %s" % (self.renamed_to, self.p["container"]),
                    self.api.rename, self.old["Id"], self.p["container"])
@@ -471,7 +490,8 @@ class ContainerUpgrade:
             do("docker start %s" % self.p["container"], self.api.start, self.old["Id"])
             try:
                 level_text = wait_until_ready(self.api, self.old["Id"],
-                                              timeout=max(self.p["ready_timeout"], ROLLBACK_READY_MIN))
+                                              timeout=max(self.p["ready_timeout"], ROLLBACK_READY_MIN),
+                                              databases=[] if self.version_upgrade else None)
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
                 do("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]),
@@ -482,6 +502,8 @@ class ContainerUpgrade:
                 raise DockerOperationError("%s answered, but not db2level as Db2 does: %s"
                                            % (self.p["container"], level_text.strip()[:300]))
             notes.append("%s runs Db2 %s again" % (self.p["container"], level["level"]))
+            if self.version_upgrade:  # the databases the old code cannot open, from the backups
+                notes += version.restore_unusable(self)
             if self.active_before:  # as they were (an offline backup or the stop deactivated them)
                 notes.append("activated %s" % self._activate(self.old["Id"], self.active_before))
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))

@@ -7,6 +7,7 @@ level="$1" fault="$2" src="$(cd "$(dirname "$0")" && pwd)"
 case "$level" in
   11.1.*) db2dir=/opt/ibm/db2/V11.1 ;;
   11.5.*) db2dir=/opt/ibm/db2/V11.5 ;;
+  12.1.*) db2dir=/opt/ibm/db2/V12.1 ;;
   *) echo "unknown DB2_LEVEL '$level'" >&2; exit 1 ;;
 esac
 case "$fault" in
@@ -38,10 +39,12 @@ wrapper "$db2dir/bin/db2" clp
 for tool in db2level db2start db2stop db2set db2fupdt db2gcf db2ts; do
   wrapper "$db2dir/bin/$tool" tools "$tool"
 done
-# The catalog update tool of this version only: db2updv111 on 11.1, db2updv115 on 11.5.
+# The catalog update tool of this version only: db2updv111 on 11.1, db2updv115 on 11.5,
+# db2updv121 on 12.1.
 case "$level" in
   11.1.*) wrapper "$db2dir/bin/db2updv111" catalog db2updv111 ;;
   11.5.*) wrapper "$db2dir/bin/db2updv115" catalog db2updv115 ;;
+  12.1.*) wrapper "$db2dir/bin/db2updv121" catalog db2updv121 ;;
 esac
 wrapper "$db2dir/bin/db2acd" scheduler db2acd  # the ATS scheduler, started by db2start
 wrapper "$db2dir/bin/db2sysc" drda  # the DRDA server on SVCENAME/DBPORT, started by db2start

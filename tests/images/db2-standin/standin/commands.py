@@ -17,7 +17,7 @@ are imported on first use (they import clp, which imports this module).
 import importlib
 import re
 
-FEATURE_MODULES = ("dbcfg", "backup", "catalog", "ldapplugin", "adminviews", "hadr", "mon_hadr")
+FEATURE_MODULES = ("dbcfg", "backup", "catalog", "upgrade", "ldapplugin", "adminviews", "hadr", "mon_hadr")
 
 _COMMANDS, _USABLE_CHECKS, _SQL_REWRITES, _STATEMENT_CHECKS, _DEACTIVATE_HOOKS = [], [], [], [], []
 _loaded = False

@@ -1,7 +1,10 @@
 """Db2 levels: the facts each stand-in image reports, and how levels compare.
 
-Values: 11.1.3.3a and 11.1.4.4 from the cookbook's db2level transcripts, 11.5.8.0 from the
-facts file (2.1). The image's own level is written to LEVEL next to this package at build time.
+Values: 11.1.3.3a and 11.1.4.4 from the cookbook's db2level transcripts, 11.5.8.0 and 11.5.9.0
+from the facts file (2.1). 12.1.0.0: code release SQL12010 as a public 12.1.0.0 client reports it
+(the facts file's code release pattern SQL+VV+RR+M agrees); its build token and level identifier
+are ASSUMPTIONS (no 12.1 db2level transcript was found), see README "Levels". The image's own
+level is written to LEVEL next to this package at build time.
 """
 import re
 from dataclasses import dataclass
@@ -13,7 +16,8 @@ DB2DIR = PACKAGE_DIR.parents[1]  # /opt/ibm/db2/V11.x (package lives in $DB2DIR/
 
 
 # Internal release numbers of the configuration files and databases per Db2 version.
-_RELEASE_LEVEL = {(11, 1): 14, (11, 5): 15}
+# 12.1's 16 follows the pattern (assumption: no 12.1 `list db directory` transcript was found).
+_RELEASE_LEVEL = {(11, 1): 14, (11, 5): 15, (12, 1): 16}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ LEVELS = {level.name: level for level in (
     Level("11.1.3.3a", "s1804271300", "3a", "SQL11013", "0204010F"),
     Level("11.1.4.4", "s1811091400", "4", "SQL11014", "0205010F"),
     Level("11.5.8.0", "s2209201700", "0", "SQL11058", "0609010F"),
+    Level("11.5.9.0", "s2310270807", "0", "SQL11059", "060A010F"),
+    Level("12.1.0.0", "s2411151100", "0", "SQL12010", "0701010F"),  # build, identifier: assumed
 )}
 
 

@@ -2,7 +2,8 @@
 
     db2icrt -u FENCED INSTANCE    create the instance under the owner's home
     db2iupdt INSTANCE             bring an instance of this version to this image's fix pack
-    db2iupgrade INSTANCE          move an instance (and its databases) to this version
+    db2iupgrade INSTANCE          move an instance to this version (its databases too with
+                                  DB2_STANDIN_UPGRADE=kind)
     python3 -m standin.setup check-storage SQLLIB
                                   print new|same|update|upgrade for the instance on storage,
                                   or refuse (exit 1) when the storage is newer than the image
@@ -118,12 +119,17 @@ def db2iupdt(args):
 
 
 def db2iupgrade(args):
-    """Upgrade to this version: the instance, then every database's catalog (irreversible)."""
+    """Upgrade the instance to this version. Strict reading (IBM's two steps): the instance
+    only; each database then needs UPGRADE DATABASE (SQL5035N on CONNECT until then). Kind
+    reading (DB2_STANDIN_UPGRADE=kind): every database's catalog too, as the entrypoint of
+    earlier stand-ins did. Both are irreversible."""
     instance = Instance(args[-1])
     previous = instance.level()
     _installer("db2iupgrade")
     lay_out(instance)
     sys.stdout.write(messages.message("DBI1070I", program="db2iupgrade") + "\n\n")
+    if upgrade_reading() != "kind":
+        return 0
     level = levels.installed()
     for alias, entry in instance.directory().items():
         sys.stdout.write("(*) Upgrading database %s from V%s to V%s ...\n"
@@ -131,6 +137,15 @@ def db2iupgrade(args):
         Database(instance, alias, entry).record_version(level)
         sys.stdout.write(messages.message("DB20000I", command="UPGRADE DATABASE"))
     return 0
+
+
+def upgrade_reading():
+    """DB2_STANDIN_UPGRADE: strict (IBM's documented steps) or kind; unset or empty: the default."""
+    return (os.environ.get("DB2_STANDIN_UPGRADE") or DEFAULT_UPGRADE_READING).strip().lower()
+
+
+# IBM's documented behaviour by default; the kind reading is what IBM's entrypoint might do (unconfirmed).
+DEFAULT_UPGRADE_READING = "strict"
 
 
 PROFILE = """\
