@@ -1,7 +1,7 @@
 """create_spec(): what a re-created container inherits, from recorded `docker inspect` data."""
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.post_upgrade import versionnumber_level
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import recreate
-from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import engine as upgrade
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import version as upgrade
 
 OLD_IMAGE_CONFIG = {
     "Env": ["PATH=/usr/bin", "DB2DIR=/opt/ibm/db2/V11.1", "STORAGE_DIR=/database"],

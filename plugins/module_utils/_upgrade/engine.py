@@ -59,7 +59,6 @@ LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
 # The databases active before the upgrade: a resumed run reads them here (the old one is stopped by then).
 LABEL_ACTIVE = "db2ops.upgrade.active_databases"
-LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
 # The old container gets at least this long to come back in a rollback: a ready_timeout cut short to
 # catch a new image that hangs must not also give up on the old one, which is known to start.
 ROLLBACK_READY_MIN = 300
@@ -72,18 +71,6 @@ class UpgradeError(ActionFailed):
     def __init__(self, message, step=None):
         super(UpgradeError, self).__init__(message)
         self.step = step
-
-
-def image_level(image_ref, image_inspect, explicit=None):
-    """The Db2 level an image provides: explicit > db2ops.level label > the tag (11.1.4.4-x86_64)."""
-    if explicit:
-        return explicit
-    labels = ((image_inspect or {}).get("Config") or {}).get("Labels") or {}
-    if labels.get(LEVEL_LABEL):
-        return labels[LEVEL_LABEL]
-    tag = image_ref.rsplit(":", 1)[1] if ":" in image_ref.rsplit("/", 1)[-1] else ""
-    match = re.match(r"^v?(\d+\.\d+\.\d+\.\d+[a-z]?)", tag)
-    return match.group(1) if match else None
 
 
 class ContainerUpgrade:
@@ -220,10 +207,10 @@ class ContainerUpgrade:
         self.old = old
         name = self.p["container"]
         image = self.target_image()
-        target_level = image_level(self.p["image"], image, self.p.get("target_level"))
+        target_level = version.image_level(self.p["image"], image, self.p.get("target_level"))
         if not target_level or not parse_level(target_level):
             raise UpgradeError("cannot tell the Db2 level of image %s from its tag or its %s label: set target_level"
-                               % (self.p["image"], LEVEL_LABEL), step="check_target")
+                               % (self.p["image"], version.LEVEL_LABEL), step="check_target")
         if resume_at is None:
             try:
                 facts = db2_facts(self.api, old)

@@ -18,6 +18,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import re
 import shlex
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import list_images, run_restore, select_image
@@ -25,6 +26,21 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2C
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import db2_facts, instance_owner, storage_mount
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DockerOperationError
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
+
+LEVEL_LABEL = "db2ops.level"  # set on images built by db2ops.docker.db2_image
+
+
+def image_level(image_ref, image_inspect, explicit=None):
+    """The Db2 level an image provides: explicit > db2ops.level label > the tag (11.1.4.4-x86_64)."""
+    if explicit:
+        return explicit
+    labels = ((image_inspect or {}).get("Config") or {}).get("Labels") or {}
+    if labels.get(LEVEL_LABEL):
+        return labels[LEVEL_LABEL]
+    tag = image_ref.rsplit(":", 1)[1] if ":" in image_ref.rsplit("/", 1)[-1] else ""
+    match = re.match(r"^v?(\d+\.\d+\.\d+\.\d+[a-z]?)", tag)
+    return match.group(1) if match else None
+
 
 # Releases each version can be upgraded from directly (IBM "Upgrade essentials" of 11.5 and 12.1).
 UPGRADE_FROM = {(11, 5): ((10, 5), (11, 1)), (12, 1): ((11, 1), (11, 5))}
