@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionRecorder
 from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     DEFAULT_STORAGE_DIR,
@@ -64,7 +65,8 @@ class Db2ContainerRun:
         self.api = api
         self.p = params
         self.check_mode = check_mode
-        self.commands = []
+        self.actions = ActionRecorder(check_mode)
+        self.commands = self.actions.commands
         self.result = dict(changed=False, drift=[], container=None)
 
     # -- what the task asks ---------------------------------------------------------------
@@ -201,11 +203,16 @@ class Db2ContainerRun:
                 "storage %s is already used by container(s) %s: two Db2 instances must never share one storage"
                 % (p["storage"], ", ".join("%s (%s)" % (u["name"], u["state"]) for u in users)))
         self.result["changed"] = True
-        self.commands.append(self.run_command())
         self.result["diff"] = dict(before=dict(state="absent"), after=dict(state="started", image=p["image"]))
+        created = self.actions.do(self.run_command(), self._create_and_start)
         if self.check_mode:
             self.result["commands"] = self.commands
             return self.result
+        self._wait(created["Id"])
+        return self._finish(created["Id"])
+
+    def _create_and_start(self):
+        p = self.p
         host_config = self.api.create_host_config(
             binds=[self.storage_bind()], port_bindings=self.port_bindings() or None, privileged=p["privileged"],
             restart_policy={"Name": p["restart_policy"]} if p["restart_policy"] != "no" else None,
@@ -216,14 +223,12 @@ class Db2ContainerRun:
             host_config=host_config, labels=p.get("labels") or {}, detach=True,
             ports=[tuple(k.split("/")) for k in self.port_bindings()] or None)
         self.api.start(created["Id"])
-        self._wait(created["Id"])
-        return self._finish(created["Id"])
+        return created
 
     def _start(self, inspect):
         self.result["changed"] = True
-        self.commands.append("docker start %s" % self.p["name"])
+        self.actions.do("docker start %s" % self.p["name"], self.api.start, inspect["Id"])
         if not self.check_mode:
-            self.api.start(inspect["Id"])
             self._wait(inspect["Id"])
 
     def _wait(self, container_id):
@@ -234,18 +239,16 @@ class Db2ContainerRun:
             raise DockerOperationError("container %s does not exist" % self.p["name"])
         if (inspect.get("State") or {}).get("Running"):
             self.result["changed"] = True
-            self.commands.append("docker stop --time %d %s" % (self.p["stop_timeout"], self.p["name"]))
-            if not self.check_mode:
-                self.api.stop(inspect["Id"], timeout=self.p["stop_timeout"])
+            self.actions.do("docker stop --time %d %s" % (self.p["stop_timeout"], self.p["name"]),
+                            self.api.stop, inspect["Id"], timeout=self.p["stop_timeout"])
         return self._finish(inspect["Id"])
 
     def _absent(self, inspect):
         if inspect is not None:
             self.result["changed"] = True
             # Never -v: the storage (bind, named or anonymous volume) holds the databases.
-            self.commands.append("docker rm -f %s" % self.p["name"])
-            if not self.check_mode:
-                self.api.remove_container(inspect["Id"], force=True, v=False)
+            self.actions.do("docker rm -f %s" % self.p["name"], self.api.remove_container, inspect["Id"],
+                            force=True, v=False)
         self.result["commands"] = self.commands
         return self.result
 
