@@ -286,8 +286,10 @@ class FakeDocker:
 
     def create_host_config(self, binds=None, port_bindings=None, privileged=False, restart_policy=None,
                            network_mode=None):  # noqa: A002 (the SDK's names)
+        # docker-py: one binding (a port, or an (ip, port) tuple) or a list of them
         ports = dict((key, [{"HostIp": h[0], "HostPort": h[1]} if isinstance(h, tuple) else {"HostIp": "", "HostPort": h}
-                            for h in hosts]) for key, hosts in (port_bindings or {}).items())
+                            for h in (hosts if isinstance(hosts, list) else [hosts])])
+                     for key, hosts in (port_bindings or {}).items())
         return {"Binds": binds, "PortBindings": ports, "Privileged": privileged,
                 "RestartPolicy": restart_policy or {"Name": "no"}, "NetworkMode": network_mode or "default"}
 
