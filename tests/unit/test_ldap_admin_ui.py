@@ -51,3 +51,10 @@ def test_certificate_files_are_checked(tmp_path):
         admin_ui.read_pem(params(certificate=str(cert), private_key=str(cert)))
     with pytest.raises(InputError, match="ca_certificate needs certificate"):
         admin_ui.check_inputs(params(ca_certificate=str(cert)))
+
+
+def test_a_certificate_file_larger_than_a_pem_is_refused(tmp_path):
+    big = tmp_path / "big.pem"
+    big.write_text("-----BEGIN CERTIFICATE-----\n" + "A" * admin_ui.MAX_PEM)
+    with pytest.raises(InputError, match="certificate must be a PEM file of at most 65536 bytes"):
+        admin_ui.check_inputs(params(certificate=str(big), private_key=str(big)))
