@@ -307,7 +307,7 @@ class FakeDocker:
 
     def create_network(self, name, driver=None, labels=None):
         self._change("create_network", name)
-        self.networks[name] = {"Name": name, "Driver": driver, "Labels": labels or {}}
+        self.networks[name] = {"Id": name, "Name": name, "Driver": driver, "Scope": "local", "Labels": labels or {}}
         return {"Id": name}
 
     def create_networking_config(self, endpoints_config=None):
