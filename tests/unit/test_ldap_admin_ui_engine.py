@@ -36,8 +36,7 @@ def params(**extra):
 
 
 def run(daemon, check_mode=False, **extra):
-    changed, facts, diff = run_task(daemon, params(**extra), check_mode)
-    return changed, facts, diff
+    return run_task(daemon, params(**extra), check_mode)  # (changed, facts, diff)
 
 
 def files_of(container):
@@ -109,7 +108,7 @@ def test_a_changed_or_foreign_configuration_recreates_the_container(daemon):
     daemon.remove_container("pla", force=True)
     daemon.create_container(IMAGE, name="pla")  # someone else's container by that name
     changed, facts, diff = run(daemon, check_mode=True)
-    assert "was not made by this module" in diff["before"]["unknown"]
+    assert changed and "was not made by this module" in diff["before"]["unknown"]
     assert facts["commands"] == ["remove container pla (its configuration differs)", CREATE]
     daemon.container("pla")["Config"]["Labels"][admin_ui.CONFIG_LABEL] = "{broken"
     assert "unreadable label" in run(daemon, check_mode=True)[2]["before"]["unknown"]
