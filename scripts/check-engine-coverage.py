@@ -18,6 +18,8 @@ ENGINES = (
     "plugins/module_utils/_db2/backup.py",
     "plugins/module_utils/_image/build.py",
     "plugins/module_utils/_ldap/server.py",
+    "plugins/module_utils/_ldap/admin_ui.py",
+    "plugins/module_utils/_ldap/db2_auth.py",
     "plugins/module_utils/_ats/module.py",
     "plugins/module_utils/_docker/recreate.py",
 )
