@@ -208,10 +208,9 @@ def test_absent_removes_the_ini_and_clears_only_the_ldap_plugins(daemon):
     changed, result, _warnings = run(daemon, state="absent")
     assert changed and daemon.ldap.ini is None and daemon.ldap.dbm["CLNT_PW_PLUGIN"] == "theirPlugin"
     assert daemon.ldap.log[-3:] == ["remove ini", result["commands"][1], "restart"]
-    assert run(daemon, state="absent")[:2] == (False, {"commands": [], "ini_path": LdapInstance.path,
-                                                        "dbm_cfg_changes": {}, "restart_pending": False,
-                                                        "diff": {"before": {"ini": "", "dbm_cfg": {}},
-                                                                 "after": {"ini": "", "dbm_cfg": {}}}})
+    unchanged = {"commands": [], "ini_path": LdapInstance.path, "dbm_cfg_changes": {}, "restart_pending": False,
+                 "diff": {"before": {"ini": "", "dbm_cfg": {}}, "after": {"ini": "", "dbm_cfg": {}}}}
+    assert run(daemon, state="absent")[:2] == (False, unchanged)
 
 
 def test_the_container_joins_a_user_defined_network_with_its_aliases(daemon):
