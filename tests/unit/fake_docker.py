@@ -40,6 +40,11 @@ def catalog_number(level):
     return int("".join("%02d" % int(part) for part in re.findall(r"\d+", level)[:4]))
 
 
+def release(catalog):
+    """The Db2 version and release (1101, 1105) of a catalog number."""
+    return catalog // 10000
+
+
 class Db2State:
     """The instance of one container: its databases, which are active, catalog levels, backups."""
 
@@ -113,6 +118,7 @@ class FakeDocker:
         self.unexpected = []
         self.failures = {}  # method -> [exception, ...] raised by its next calls
         self.calls = []  # (method, first argument) of every call that changes something
+        self.wait_answers = []  # (exit code, log) that the next wait() calls report; default (0, b"")
         self._seq = 0
 
     # -- test set-up --------------------------------------------------------------------------
@@ -208,6 +214,7 @@ class FakeDocker:
                          networking_config=None, detach=True, ports=None, entrypoint=None, command=None, **_more):
         self._change("create_container", name)
         source = self._image(image)
+        name = name or "helper_%d" % (self._seq + 1)  # docker names an unnamed container
         if any(c["Name"] == "/" + name for c in self._containers.values()):
             raise APIError("409 Client Error: Conflict", explanation='The container name "/%s" is already in use' % name)
         host_config = dict(host_config or {})
@@ -257,6 +264,15 @@ class FakeDocker:
         elif found["_start"] == "unready":  # sets up, but Db2 never answers
             found["_log"] = SETUP_DONE
             found["_db2"].ready = False
+
+    def wait(self, container, timeout=None):
+        """A short-lived container runs to its end: the next of `wait_answers`, or exit 0."""
+        self._check_fail("wait")
+        found = self._find(container)
+        code, log = self.wait_answers.pop(0) if self.wait_answers else (0, b"")
+        found["_log"] = log
+        found["State"].update(Running=False, Status="exited", ExitCode=code)
+        return {"StatusCode": code}
 
     def stop(self, container, timeout=None):
         self._change("stop", container)
@@ -473,10 +489,26 @@ def _answer(state, statement):
         return "Backup successful. The timestamp for this backup image is : %s" % stamp
     if upper.startswith("SELECT VERSIONNUMBER"):
         return "VERSIONNUMBER\n-------------\n     %d\n\n  1 record(s) selected." % state.catalog[state.connected]
+    if upper.startswith("UPGRADE DATABASE "):
+        if release(state.catalog[word]) >= release(catalog_number(state.level)):
+            return "SQL1103W  The UPGRADE DATABASE command was successful."
+        state.catalog[word] = catalog_number(state.level)
+        return OK
+    if upper.startswith("SELECT COUNT(*) FROM SYSCAT.TABLESPACES"):
+        return "1\n-----------\n          4\n\n  1 record(s) selected."
     if upper.startswith("CONNECT TO "):
+        behind = release(state.catalog.get(word, 0)) - release(catalog_number(state.level))
+        if behind < 0:
+            return "SQL5035N  The database must be upgraded to the current release."
+        if behind > 0:
+            return "SQL0969N  There is no message text corresponding to SQL error \"-1005\"."
         state.connected = word
         return "   Database Connection Information\n\n Database server = DB2/LINUXX8664 %s" % state.level
-    if upper in ("CONNECT RESET", "FORCE APPLICATION ALL") or upper.startswith(("BIND ", "RESTORE ", "ROLLFORWARD ")):
+    match = re.match(r"RESTORE DATABASE (\S+)", upper)
+    if match:  # an image the instance's own code wrote: the database is at its release again
+        state.catalog[match.group(1)] = catalog_number(state.level)
+        return OK
+    if upper in ("CONNECT RESET", "FORCE APPLICATION ALL") or upper.startswith(("BIND ", "ROLLFORWARD ")):
         return OK
     raise AssertionError("the fake CLP does not know %r" % statement)
 
