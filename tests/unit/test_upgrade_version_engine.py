@@ -133,7 +133,7 @@ def test_a_database_the_image_upgraded_already_is_reported_so(daemon):
     assert result["upgraded_databases"] == ["SALES already upgraded", "TESTDB upgraded"]
 
 
-def test_a_failed_copy_of_the_instance_directory_stops_before_the_stop(daemon):
+def test_a_failed_copy_of_the_instance_directory_stops_before_the_stop_and_activates_again(daemon):
     old_id = daemon.container("db2")["Id"]
     daemon.on_exec(r"^/bin/sh -c rm -rf -- ", (1, "", "cp: cannot create directory: No space left on device"))
     err, result = fails(daemon)
@@ -142,6 +142,8 @@ def test_a_failed_copy_of_the_instance_directory_stops_before_the_stop(daemon):
                         "on device" % HOME)
     old = daemon.container("db2")
     assert old["Id"] == old_id and old["State"]["Running"] and daemon.names() == ["db2"]
+    assert old["_db2"].active == ["TESTDB"], "active again after the offline backup, as before the task"
+    assert [s["name"] for s in result["steps"]] == ["precheck", "backup", "keep_instance", "activate"]
     assert not any(c[0] in ("stop", "rename", "create_container") for c in daemon.calls)
     assert [b["database"] for b in result["backups"]] == ["SALES", "TESTDB"], "the backups are reported"
 

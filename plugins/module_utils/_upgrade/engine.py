@@ -245,7 +245,10 @@ class ContainerUpgrade:
                     raise self._backup_failed(exc)
             if self.version_upgrade:
                 self.instance_home = facts["instance_home"]
-                self.step("keep_instance", version.keep_instance, self)
+                try:
+                    self.step("keep_instance", version.keep_instance, self)
+                except UpgradeError as exc:  # the old container runs on: active again as after a failed backup
+                    raise self._backup_failed(exc)
         self.result["changed"] = True
         self.result["carried_over"] = carried_over(old, self._image_config(old["Image"]))
         try:
