@@ -12,6 +12,7 @@ import sys
 # The engines: the module_utils files that decide what a task changes (one per recipe or module).
 ENGINES = (
     "plugins/module_utils/_upgrade/engine.py",
+    "plugins/module_utils/_upgrade/version.py",
     "plugins/module_utils/_upgrade/fleet.py",
     "plugins/module_utils/_db2/run.py",
     "plugins/module_utils/_db2/users.py",
