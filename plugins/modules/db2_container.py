@@ -212,13 +212,13 @@ def main():
     try:
         result = run.run()
     except InputError as exc:
-        docker.fail(str(exc), changed=False, commands=run.commands)
+        docker.fail(str(exc), changed=False, commands=run.actions.commands)
     except (DockerOperationError, APIError) as exc:
         why = getattr(exc, "explanation", None) or str(exc)
         if run.result["changed"] and not module.check_mode:
             docker.fail("%s; container %s was created or started and is left as it is for inspection"
-                        % (why, module.params["name"]), changed=True, commands=run.commands)
-        docker.fail("%s. Nothing was changed." % why, changed=False, commands=run.commands)
+                        % (why, module.params["name"]), changed=True, commands=run.actions.commands)
+        docker.fail("%s. Nothing was changed." % why, changed=False, commands=run.actions.commands)
     finally:
         docker.close()
     for item in result["drift"]:

@@ -66,7 +66,6 @@ class Db2ContainerRun:
         self.p = params
         self.check_mode = check_mode
         self.actions = ActionRecorder(check_mode)
-        self.commands = self.actions.commands
         self.result = dict(changed=False, drift=[], container=None)
 
     # -- what the task asks ---------------------------------------------------------------
@@ -206,7 +205,7 @@ class Db2ContainerRun:
         self.result["diff"] = dict(before=dict(state="absent"), after=dict(state="started", image=p["image"]))
         created = self.actions.do(self.run_command(), self._create_and_start)
         if self.check_mode:
-            self.result["commands"] = self.commands
+            self.result["commands"] = self.actions.commands
             return self.result
         self._wait(created["Id"])
         return self._finish(created["Id"])
@@ -249,11 +248,11 @@ class Db2ContainerRun:
             # Never -v: the storage (bind, named or anonymous volume) holds the databases.
             self.actions.do("docker rm -f %s" % self.p["name"], self.api.remove_container, inspect["Id"],
                             force=True, v=False)
-        self.result["commands"] = self.commands
+        self.result["commands"] = self.actions.commands
         return self.result
 
     def _finish(self, container_id):
-        self.result["commands"] = self.commands
+        self.result["commands"] = self.actions.commands
         self.result["container"] = container_summary(self.api.inspect_container(container_id))
         return self.result
 
