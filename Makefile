@@ -54,7 +54,7 @@ unit: venv collection
 	@$(PY) scripts/check-engine-coverage.py $(UNIT_COV).json
 
 integration: setup
-	@$(BIN)/pytest -q -n 2 --dist loadfile tests/integration $(PYTEST_ARGS)
+	@$(BIN)/pytest -q -n 2 --dist loadfile --durations=25 tests/integration $(PYTEST_ARGS)
 
 # ansible-test needs a tree under ansible_collections/<ns>/<name>: copy the files git knows.
 # ansible-test fetches a get-pip script from a server this network cannot reach: give it ours.
