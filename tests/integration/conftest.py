@@ -34,6 +34,22 @@ if os.environ.get("DB2OPS_STANDIN_UPGRADE"):
     BASE_DB2_ENV["DB2_STANDIN_UPGRADE"] = os.environ["DB2OPS_STANDIN_UPGRADE"]
 
 
+# The files that hold a worker longest, handed out first: `--dist loadfile` deals files out in
+# collection order, and a long file dealt out last leaves the other worker idle at the end (make
+# integration prints the slowest tests; keep this list in step with it). Order inside a file is kept.
+LONGEST_FIRST = (
+    "test_fleet_upgrade.py", "test_upgrade_faults.py", "test_hadr_playbooks.py", "test_standin_hadr_hosts.py",
+    "test_standin_hadr.py", "test_hadr_faults.py", "test_db2_hadr_module.py", "test_upgrade_hadr.py",
+    "test_container_upgrade.py", "test_version_upgrade.py", "test_ldap_phpldapadmin.py",
+    "test_bad_input_docker.py", "test_bad_input_ats.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 def _build_images(target: str) -> None:
     """Run the image build once per machine at a time (pytest-xdist workers share a lock)."""
     with images_locked(target):
