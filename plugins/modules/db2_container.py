@@ -167,22 +167,19 @@ commands:
             icr.io/db2_community/db2:11.5.9.0"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.run import Db2ContainerRun
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    DOCKER_REQUIRED_TOGETHER,
     APIError,
     DockerModuleClient,
     DockerOperationError,
-    docker_argument_spec,
+    docker_module,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
+    module = docker_module(
+        dict(
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["started", "stopped", "absent"], default="started"),
             image=dict(type="str"),
@@ -202,11 +199,7 @@ def main():
             labels=dict(type="dict"),
             ready_timeout=dict(type="int", default=900),
             stop_timeout=dict(type="int", default=120),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    fail_on_bad_params(module)
+        ))
     docker = DockerModuleClient(module)  # also refuses timeouts <= 0 (docker.check_timeouts)
     run = Db2ContainerRun(docker.api, module.params, module.check_mode)
     try:

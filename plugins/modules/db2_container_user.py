@@ -144,24 +144,20 @@ commands:
   sample: ["useradd -M -N -s /bin/bash -u 2001 -G db2iadm1 appuser", "chpasswd -e"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.users import ContainerUserManager, PartialChange
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
-    check_module_input,
-    docker_argument_spec,
+    docker_module,
     failure_note,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._image.build import SHELL_RULE, USER_NAME_RULE
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
+    module = docker_module(
+        dict(
             container=dict(type="str", required=True),
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -172,12 +168,9 @@ def main():
             shell=dict(type="str"),
             password=dict(type="str", no_log=True),
             update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    check_module_input(module, rules={"container": CONTAINER_NAME, "name": USER_NAME_RULE, "groups": USER_NAME_RULE,
-                                      "shell": SHELL_RULE}, not_empty=("container", "name", "password"))
+        ),
+        rules={"container": CONTAINER_NAME, "name": USER_NAME_RULE, "groups": USER_NAME_RULE, "shell": SHELL_RULE},
+        not_empty=("container", "name", "password"))
     docker = DockerModuleClient(module)
     try:
         result = ContainerUserManager(docker.api, module.params, module.check_mode).run()

@@ -323,17 +323,14 @@ removed_stage_images:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DOCKER_HOST,
     DOCKER_REQUIRED_TOGETHER,
     IMAGE_NAME,
     DockerModuleClient,
     DockerOperationError,
-    check_module_input,
     connect,
-    docker_argument_spec,
+    docker_module,
     docker_suboptions,
     insecure_warnings,
     resolve_connection,
@@ -360,8 +357,8 @@ def what_is_left(api, name):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
+    module = docker_module(
+        dict(
             name=dict(type="str", required=True),
             base_image=dict(type="str"),
             activate_databases=dict(type="bool", default=True),
@@ -381,17 +378,15 @@ def main():
             build_timeout=dict(type="int", default=1800),
             copy_from=dict(type="dict", options=docker_suboptions(timeout=600),
                            required_together=DOCKER_REQUIRED_TOGETHER),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
+        ),
         required_one_of=[["base_image", "copy_from"]],
         mutually_exclusive=[["base_image", "copy_from"]],
-        supports_check_mode=True,
-    )
-    check_module_input(module, rules={
-        "name": IMAGE_NAME, "base_image": IMAGE_NAME, "files.dest": DEST_RULE, "files.owner": OWNER_RULE,
-        "allowed_dest_dirs": DEST_RULE, "users.name": USER_NAME_RULE, "users.groups": USER_NAME_RULE,
-        "users.shell": SHELL_RULE, "users.password_salt": SALT_RULE, "copy_from.docker_host": DOCKER_HOST,
-    }, multiline=("files.content",), not_empty=("name", "base_image", "files.dest", "users.name", "users.password"))
+        rules={
+            "name": IMAGE_NAME, "base_image": IMAGE_NAME, "files.dest": DEST_RULE, "files.owner": OWNER_RULE,
+            "allowed_dest_dirs": DEST_RULE, "users.name": USER_NAME_RULE, "users.groups": USER_NAME_RULE,
+            "users.shell": SHELL_RULE, "users.password_salt": SALT_RULE, "copy_from.docker_host": DOCKER_HOST,
+        },
+        multiline=("files.content",), not_empty=("name", "base_image", "files.dest", "users.name", "users.password"))
     docker = DockerModuleClient(module)
     source = None
     try:

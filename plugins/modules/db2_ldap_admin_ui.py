@@ -152,15 +152,11 @@ ip_address:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    DOCKER_REQUIRED_TOGETHER,
     APIError,
     DockerModuleClient,
     DockerOperationError,
-    docker_argument_spec,
-    failure_note,
+    docker_module,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.admin_ui import (
     ADMIN_UI_OPTIONS,
@@ -169,26 +165,18 @@ from ansible_collections.db2ops.docker.plugins.module_utils._ldap.admin_ui impor
     check_inputs,
     run_task,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 
 
 def main():
-    module = AnsibleModule(argument_spec=docker_argument_spec(ADMIN_UI_OPTIONS),
-                           required_together=DOCKER_REQUIRED_TOGETHER + REQUIRED_TOGETHER, supports_check_mode=True)
-    fail_on_bad_params(module)
-    try:
-        check_inputs(module.params)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    module = docker_module(ADMIN_UI_OPTIONS, required_together=REQUIRED_TOGETHER, check=check_inputs)
     docker = DockerModuleClient(module)
     try:
         changed, result, diff = run_task(docker.api, module.params, module.check_mode)
     except InputError as exc:
         docker.fail(str(exc), changed=False)
     except (AdminUiError, DockerOperationError, APIError) as exc:
-        changed = getattr(exc, "changed", False)
-        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)),
-                    changed=changed, commands=getattr(exc, "commands", []))
+        docker.fail_on(exc)
     finally:
         docker.close()
     if module._diff:

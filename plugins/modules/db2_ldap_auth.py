@@ -251,18 +251,15 @@ verified:
   sample: {user: alice, authid: ALICE, groups: [DB2IADM1, READERS]}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
     DockerOperationError,
-    docker_argument_spec,
-    failure_note,
+    docker_module,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import HAS_LDAP, LDAP_IMPORT_ERROR
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.db2_auth import (
     AUTH_TYPES,
@@ -289,16 +286,8 @@ def main():
         verify_database=dict(type="str", default="TESTDB"),
         exec_timeout=dict(type="int", default=600),
     )
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(options),
-        required_together=DOCKER_REQUIRED_TOGETHER + [["verify_user", "verify_password"]],
-        required_if=[["state", "present", ["ldap_host"]]],
-        supports_check_mode=True,
-    )
-    try:
-        check_task_inputs(module.params)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    module = docker_module(options, required_together=[["verify_user", "verify_password"]],
+                           required_if=[["state", "present", ["ldap_host"]]], check=check_task_inputs)
     if not HAS_LDAP:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     docker = DockerModuleClient(module)
@@ -307,9 +296,7 @@ def main():
         changed, result = run_task(docker.api, inspect, instance_owner(inspect), module.params,
                                    module.check_mode, module.warn)
     except (LdapAuthError, Db2Error, DockerOperationError) as exc:
-        changed = getattr(exc, "changed", False)
-        tail = "" if changed else " " + failure_note(exc)
-        docker.fail("%s.%s" % (str(exc).rstrip("."), tail), changed=changed, commands=getattr(exc, "commands", []))
+        docker.fail_on(exc)
     finally:
         docker.close()
     if not module._diff:

@@ -216,17 +216,14 @@ ca_cert:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
-    DOCKER_REQUIRED_TOGETHER,
     APIError,
     DockerModuleClient,
     DockerOperationError,
-    docker_argument_spec,
-    failure_note,
+    docker_module,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError, fail_on_bad_params
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap._lib import HAS_LDAP, LDAP_IMPORT_ERROR
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.dn import LdapError
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.server import (
@@ -238,22 +235,14 @@ from ansible_collections.db2ops.docker.plugins.module_utils._ldap.server import 
 
 
 def main():
-    module = AnsibleModule(argument_spec=docker_argument_spec(SERVER_OPTIONS),
-                           required_together=DOCKER_REQUIRED_TOGETHER, supports_check_mode=True)
-    fail_on_bad_params(module, multiline=("bootstrap_ldif.content",))
-    try:
-        check_inputs(module.params)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+    module = docker_module(SERVER_OPTIONS, multiline=("bootstrap_ldif.content",), check=check_inputs)
     if not HAS_LDAP:
         module.fail_json(msg=missing_required_lib("python-ldap"), exception=LDAP_IMPORT_ERROR)
     docker = DockerModuleClient(module)
     try:
         changed, result = run_task(docker.api, module.params, module.check_mode)
     except (LdapServerError, LdapError, DockerOperationError, APIError) as exc:
-        changed = getattr(exc, "changed", False)
-        docker.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)),
-                    changed=changed, commands=getattr(exc, "commands", []))
+        docker.fail_on(exc)
     finally:
         docker.close()
     module.exit_json(changed=changed, **result)

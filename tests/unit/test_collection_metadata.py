@@ -16,7 +16,7 @@ def documentation(path):
 
 
 # The connection a module's argument spec is built on, seen in its source: the group it belongs to.
-CONNECTION_SPEC = {"docker": ("docker_argument_spec(", "_ats.module import", "db2_target_module("),
+CONNECTION_SPEC = {"docker": ("docker_argument_spec(", "docker_module(", "_ats.module import", "db2_target_module("),
                    "ldap": ("ldap_argument_spec(",)}
 
 

@@ -11,6 +11,7 @@ import yaml
 from ansible_collections.db2ops.docker.plugins.doc_fragments import docker as docker_fragment
 from ansible_collections.db2ops.docker.plugins.doc_fragments import ldap as ldap_fragment
 from ansible_collections.db2ops.docker.plugins.module_utils._db2 import module as db2_target
+from ansible_collections.db2ops.docker.plugins.module_utils._docker import client as docker_client
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import DOCKER_COMMON_ARGS, docker_suboptions
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap import connection as ldap_connection
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.fleet import DAEMON_SPEC
@@ -29,12 +30,12 @@ class Built(Exception):
 
 
 def argument_spec(name, monkeypatch):
-    """The argument spec a module hands to AnsibleModule (or through bulk_module / db2_target_module)."""
+    """The argument spec a module hands to AnsibleModule (or through bulk_module / docker_module / db2_target_module)."""
     module = importlib.import_module("ansible_collections.db2ops.docker.plugins.modules." + name)
 
     def capture(*_args, **kwargs):
         raise Built(kwargs)
-    for target in (module, ldap_connection, db2_target):
+    for target in (module, ldap_connection, db2_target, docker_client):
         if hasattr(target, "AnsibleModule"):
             monkeypatch.setattr(target, "AnsibleModule", capture)
     with pytest.raises(Built) as built:

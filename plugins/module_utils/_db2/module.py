@@ -13,8 +13,6 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import DATABASE_NAME
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
@@ -24,11 +22,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
     DockerModuleClient,
-    check_module_input,
-    docker_argument_spec,
-    failure_note,
+    docker_module,
 )
 
 DATABASE_RULE = (DATABASE_NAME, "a Db2 database name (1-8 letters, digits, @ # $ _)")
@@ -39,10 +34,7 @@ def db2_target_module(options, exec_timeout=300, rules=None, **input_checks):
     the module's own `options`; its input checked by the shared gate before anything connects."""
     spec = dict(container=dict(type="str", required=True), exec_timeout=dict(type="int", default=exec_timeout))
     spec.update(options)
-    module = AnsibleModule(argument_spec=docker_argument_spec(spec), required_together=DOCKER_REQUIRED_TOGETHER,
-                           supports_check_mode=True)
-    check_module_input(module, rules=dict(rules or {}, container=CONTAINER_NAME), **input_checks)
-    return module
+    return docker_module(spec, rules=dict(rules or {}, container=CONTAINER_NAME), **input_checks)
 
 
 class Db2Target:
@@ -72,16 +64,11 @@ class Db2Target:
         Db2's own errors say what failed and carry Db2's message id; an error after a change says
         so (changed=true, no "nothing was changed"); any other says whether anything changed.
         """
-        changed = bool(getattr(exc, "changed", False))
-        commands = list(getattr(exc, "commands", ()) or ())
-        if commands:
-            result.setdefault("commands", commands)
         if isinstance(exc, Db2Error):
+            result.setdefault("commands", list(getattr(exc, "commands", ()) or ()))
             result.update(db2_message=exc.code, sqlcode=exc.sqlcode)
-            self.docker.fail("%s failed: %s" % (doing, exc), changed=changed, **result)
-        if changed:
-            self.docker.fail("%s." % exc, changed=True, **result)
-        self.docker.fail("%s. %s" % (exc, failure_note(exc)), **result)
+            self.docker.fail("%s failed: %s" % (doing, exc), changed=bool(exc.changed), **result)
+        self.docker.fail_on(exc, **result)
 
     def close(self):
         self.docker.close()

@@ -15,7 +15,7 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.db2ops.docker.plugins.module_utils.actions import MASK, ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import (
@@ -300,6 +300,23 @@ def check_module_input(module, rules=None, multiline=(), not_empty=()):
         module.fail_json(msg=str(exc), changed=False)
 
 
+def docker_module(options, required_together=(), rules=None, multiline=(), not_empty=(), check=None, **module_kwargs):
+    """The AnsibleModule of a module that works through one Docker daemon: the shared connection
+    options, the module's own `options`, check mode; its input through the shared gate
+    (check_module_input, then the module's own `check(params)`, which raises InputError) before
+    anything connects."""
+    module = AnsibleModule(argument_spec=docker_argument_spec(options),
+                           required_together=DOCKER_REQUIRED_TOGETHER + [list(names) for names in required_together],
+                           supports_check_mode=True, **module_kwargs)
+    check_module_input(module, rules=rules, multiline=multiline, not_empty=not_empty)
+    if check is not None:
+        try:
+            check(module.params)
+        except InputError as exc:
+            module.fail_json(msg=str(exc), changed=False)
+    return module
+
+
 class DockerModuleClient:
     """What a module holds: the AnsibleModule, a connected client, and one-line failures."""
 
@@ -325,6 +342,13 @@ class DockerModuleClient:
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)
+
+    def fail_on(self, exc, **result):
+        """End the task on one of the collection's errors (ActionFailed and the like): an error after
+        a change says so; any other says whether anything was changed."""
+        changed = bool(getattr(exc, "changed", False))
+        result.setdefault("commands", list(getattr(exc, "commands", ()) or ()))
+        self.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)), changed=changed, **result)
 
     def close(self):
         self.client.close()
