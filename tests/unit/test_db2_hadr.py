@@ -67,7 +67,7 @@ def test_status_script_output_is_read_per_database():
     assert statuses["TESTDB"].role == "STANDBY" and statuses["TESTDB"].active
     assert statuses["OTHER"].role == "STANDARD" and not statuses["OTHER"].active
     assert statuses["OTHER"].cfg["role"] is None  # not cataloged: no HADR rows at all
-    assert "db2 get db cfg for TESTDB" in hadr.status_script(["TESTDB"])
+    assert "GET DB CFG FOR %s" in hadr.status_script(["TESTDB"]) and "for db in 'TESTDB';" in hadr.status_script(["TESTDB"])
 
 
 def test_a_database_that_is_not_cataloged_carries_db2s_message():
@@ -82,7 +82,7 @@ def test_a_database_that_is_not_cataloged_carries_db2s_message():
 
 def test_all_cataloged_databases_are_listed_in_the_same_exec():
     script = hadr.status_script(None)
-    assert script.startswith("for db in $(db2 list db directory ")
+    assert script.startswith("{ for db in $(db2 list db directory ")
     assert script.count("db2pd -alldbs -hadr") == 1
     cfg = sample("dbcfg_hadr_standby.txt")
     standard = cfg.replace("= STANDBY", "= STANDARD")
@@ -126,7 +126,7 @@ def test_hadr_info_is_one_exec_and_names_a_missing_database():
     clp = FakeClp("@@DB2OPS_HADR cfg_TESTDB\n%s\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n"
                   "@@DB2OPS_HADR pd\n@@DB2OPS_HADR rc=0\n" % cfg)
     result = hadr.hadr_info(clp, "testdb")
-    assert len(clp.scripts) == 1 and "db2 get db cfg for TESTDB" in clp.scripts[0]
+    assert len(clp.scripts) == 1 and "for db in 'TESTDB';" in clp.scripts[0]
     assert result["hadr"] == result["databases"][0] and result["hadr"]["role"] == "STANDBY"
     assert result["hadr"]["active"] is False and result["hadr"]["state"] is None
     missing = FakeClp("@@DB2OPS_HADR cfg_NOPE\nSQL1013N  The database alias name or database name \"NOPE\" could "
