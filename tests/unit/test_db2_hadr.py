@@ -130,11 +130,12 @@ def test_hadr_info_is_one_exec_and_names_a_missing_database():
     assert result["hadr"] == result["databases"][0] and result["hadr"]["role"] == "STANDBY"
     assert result["hadr"]["active"] is False and result["hadr"]["state"] is None
     missing = FakeClp("@@DB2OPS_HADR cfg_NOPE\nSQL1013N  The database alias name or database name \"NOPE\" could "
-                      "not be found.  SQLSTATE=42705\n@@DB2OPS_HADR rc=4\n")
+                      "not be found.  SQLSTATE=42705\n@@DB2OPS_HADR rc=4\n")  # one line, two spaces as Db2 prints
     try:
         hadr.hadr_info(missing, "nope", "container db2a")
     except hadr.HadrReadError as exc:
-        assert str(exc).startswith("database NOPE is not cataloged in container db2a: SQL1013N ")
+        assert str(exc) == ('database NOPE is not cataloged in container db2a: SQL1013N The database alias name '
+                            'or database name "NOPE" could not be found. SQLSTATE=42705')
         assert not exc.changed
     else:
         raise AssertionError("a missing database must fail")

@@ -201,8 +201,8 @@ def parse_status(output, databases):
         error = None
         if cfg["role"] is None:
             messages = [m for m in parse_messages(text) if m.is_error] or parse_messages(text)
-            error = "%s %s" % (messages[0].code, messages[0].text) if messages else (
-                " ".join(text.split())[:200] or "no answer")
+            found = "%s %s" % (messages[0].code, messages[0].text) if messages else text[:200]
+            error = " ".join(found.split()) or "no answer"  # one line, however the CLP wrapped it
         statuses[key] = HadrStatus(key, cfg, pd.get(key), key in active or key in pd, error)
     return statuses
 
