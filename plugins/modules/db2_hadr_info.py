@@ -17,7 +17,7 @@ description:
     instance owner.
   - The role (V(STANDARD), V(PRIMARY), V(STANDBY)) and the HADR configuration come from the database
     configuration (C(GET DB CFG)); the state, connection, log positions, log gap and peer window come from
-    C(db2pd -alldbs -hadr), IBM's field names (C(HADR_STATE), C(HADR_LOG_GAP(bytes)), ...) turned into keys.
+    C(db2pd -alldbs -hadr), IBM's field names (C(HADR_STATE), C(HADR_LOG_GAP) in bytes, ...) turned into keys.
   - A database that is not active has its role and configuration from the database configuration, C(active)
     false and no state (C(db2pd) shows only active databases).
   - A standby database refuses connections (SQL1776N); nothing here connects to a database, so a standby
@@ -34,7 +34,7 @@ extends_documentation_fragment:
 options:
   database:
     description:
-      - The database to report (1-8 letters, digits, C(@ # $ _)); case does not matter.
+      - The database to report, 1-8 letters, digits and C(@), C(#), C($), C(_); case does not matter.
       - The task fails naming it when the container has no such database (Db2's SQL1013N); nothing is changed.
       - When omitted, every database of the system database directory is reported.
     type: str
@@ -126,15 +126,15 @@ databases:
       type: str
       sample: NEARSYNC
     log_gap_bytes:
-      description: C(HADR_LOG_GAP(bytes)), how far the standby's received log is behind the primary's; null when HADR does not run.
+      description: C(HADR_LOG_GAP) in bytes, how far the standby's received log is behind the primary's; null when HADR does not run.
       type: int
       sample: 0
     replay_gap_bytes:
-      description: C(STANDBY_RECV_REPLAY_GAP(bytes)), received log the standby has not replayed yet; null when not shown.
+      description: C(STANDBY_RECV_REPLAY_GAP) in bytes, received log the standby has not replayed yet; null when not shown.
       type: int
       sample: 0
     peer_window_seconds:
-      description: C(PEER_WINDOW(seconds)), or C(HADR_PEER_WINDOW) of the database configuration when HADR does not run.
+      description: C(PEER_WINDOW) in seconds, or C(HADR_PEER_WINDOW) of the database configuration when HADR does not run.
       type: int
       sample: 0
     peer_window_end:
@@ -142,7 +142,7 @@ databases:
       type: str
       sample: 04-07-2024 06:35:52.000000 (1720100152)
     timeout_seconds:
-      description: C(HADR_TIMEOUT(seconds)), or C(HADR_TIMEOUT) of the database configuration when HADR does not run.
+      description: C(HADR_TIMEOUT) in seconds, or C(HADR_TIMEOUT) of the database configuration when HADR does not run.
       type: int
       sample: 120
     primary_host:
