@@ -53,6 +53,7 @@ def test_reports_level_storage_env_ports_and_databases(tmp_path, running_db2, st
     assert c["instance_started"] is True
     assert c["active_databases"] == ["TESTDB"]
     assert c["databases"] == ["TESTDB"]
+    assert c["hadr"] == {}  # read (gather_hadr defaults to true), no database in a pair
     assert c["error"] is None
 
 
@@ -75,7 +76,10 @@ def test_filters_and_parallel_gathering(tmp_path, standin_images, containers, tm
     assert [c["name"] for c in by_image["containers"]] == [f"{unique_name}-0", f"{unique_name}-1"]
 
     docker_only = info(tmp_path, name=[unique_name + "-*"], gather_db2=False)
-    assert all(c["db2level"] is None for c in docker_only["containers"])
+    assert all(c["db2level"] is None and c["hadr"] is None for c in docker_only["containers"])
+
+    without_hadr = info(tmp_path, name=[unique_name + "-*"], gather_hadr=False)
+    assert [(c["databases"], c["hadr"]) for c in without_hadr["containers"]] == [(["TESTDB"], None)] * 3
 
 
 def test_check_mode_reports_too(tmp_path, running_db2):
@@ -105,6 +109,7 @@ def test_stopped_container(tmp_path, running_db2):
     listed = info(tmp_path, name=[running_db2.name], all=True)
     (c,) = listed["containers"]
     assert (c["state"], c["running"], c["db2level"], c["active_databases"]) == ("exited", False, None, [])
+    assert c["hadr"] is None  # not read: Db2 does not run
     assert c["storage"]["destination"] == "/database"
 
 

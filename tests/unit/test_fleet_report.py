@@ -197,3 +197,21 @@ def test_upgrade_table_shows_the_backup_or_why_it_failed():
     assert lines[3].endswith("unreachable   " + fr.UNREACHABLE_TEXT)
     assert lines[4].endswith("not started   -")
     assert fleet_upgrade_table(None) == [header]
+
+
+def test_hadr_roles_and_a_standby_without_its_own_backup():
+    pair = item("p", "11.5.8.0")
+    pair["info"]["containers"][0].update(
+        databases=["OTHER", "TESTDB"], active_databases=["OTHER", "TESTDB"],
+        hadr={"TESTDB": {"role": "STANDBY", "state": "REMOTE_CATCHUP_PENDING", "connect_status": "DISCONNECTED"}})
+    inactive = item("q", "11.5.8.0")
+    inactive["info"]["containers"][0]["hadr"] = {"TESTDB": {"role": "PRIMARY", "state": None, "connect_status": None}}
+    report = fr.fleet_report([pair, inactive, item("s", "11.5.8.0")], "11.5.8.0", now=NOW)
+    rows = {r["host"]: r for r in report["rows"]}
+    assert rows["p"]["hadr"] == {"TESTDB": {"role": "STANDBY", "state": "REMOTE_CATCHUP_PENDING",
+                                            "connect_status": "DISCONNECTED", "text": "STANDBY, REMOTE_CATCHUP_PENDING"}}
+    assert rows["p"]["backups_missing"] == ["OTHER"]  # a standby is backed up on its primary (SQL1117N on it)
+    assert rows["q"]["hadr"]["TESTDB"]["text"] == "PRIMARY, HADR not running"
+    assert rows["q"]["backups_missing"] == ["TESTDB"]
+    assert rows["s"]["hadr"] == {}  # standard databases only (or an older db2_container_info without hadr)
+    assert report["summary"]["without_backup"] == 3

@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import parse_messages
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import parse_dbm_cfg
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import split_sections
 
@@ -41,6 +43,10 @@ _FIELD = re.compile(r"^ *(\S+) = ?(.*)$", re.M)
 _NOT_ACTIVATED = re.compile(r"^Database (\S+) not activated on database member", re.M)
 _LABELS = {"HADR database role": "role", "Rollforward pending": "rollforward_pending"}
 _SECTION = "@@DB2OPS_HADR"
+
+
+class HadrReadError(ActionFailed):
+    """A database's HADR state could not be read (not cataloged: SQL1013N). Nothing was changed."""
 
 
 def parse_db2pd_hadr(text):
@@ -100,11 +106,17 @@ def _int(value):
 class HadrStatus:
     """One database's HADR state: its role in the db cfg, and what db2pd shows when it is active."""
 
-    def __init__(self, database, cfg, pd_fields, active):
+    def __init__(self, database, cfg, pd_fields, active, error=None):
         self.database = database
         self.cfg = cfg
         self.pd = pd_fields or {}
         self.active = active
+        self.error = error  # Db2's message when its db cfg could not be read (SQL1013N: not cataloged)
+
+    @property
+    def readable(self):
+        """Its db cfg was read (the database exists); role and configuration mean something."""
+        return self.cfg.get("role") is not None
 
     @property
     def role(self):
@@ -156,32 +168,71 @@ class HadrStatus:
 
 
 def status_script(databases):
-    """(shell script) that prints each database's db cfg and then `db2pd -alldbs -hadr`, each after
-    a marker line: one exec for any number of databases. Names must have passed check_database."""
-    parts = ['echo "%s cfg_%s"; db2 get db cfg for %s 2>&1; echo "%s rc=$?"' % (_SECTION, name, name, _SECTION)
-             for name in databases]
-    parts.append('echo "%s active"; db2 list active databases 2>&1; echo "%s rc=$?"' % (_SECTION, _SECTION))
-    parts.append('echo "%s pd"; db2pd -alldbs -hadr 2>&1; echo "%s rc=$?"' % (_SECTION, _SECTION))
-    return "; ".join(parts)
+    """(shell script) that prints each database's db cfg and the active databases (one CLP session),
+    then `db2pd -alldbs -hadr`, each after a marker line: one exec for any number of databases.
+    Names must have passed check_database; None: every database of the system database directory
+    (listed in the same exec)."""
+    if databases is None:
+        # The names come from Db2's own directory listing, not from input.
+        names = '$(db2 list db directory 2>/dev/null | sed -n "s/^ *Database name *= *//p" | sort -u)'
+    else:
+        names = " ".join("'%s'" % name for name in databases)  # quoted: a name may hold $ or start with #
+    # One CLP front end for all the statements: a `db2` command per database costs 0.2 s each.
+    statements = ('for db in %s; do printf "ECHO %s cfg_%%s;\\nGET DB CFG FOR %%s;\\n" "$db" "$db"; done; '
+                  'printf "ECHO %s active;\\nLIST ACTIVE DATABASES;\\n"' % (names, _SECTION, _SECTION))
+    return ('{ %s; } | db2 -t +p +s -f /dev/stdin 2>&1; echo "%s rc=$?"; db2 terminate >/dev/null 2>&1; '
+            'echo "%s pd"; db2pd -alldbs -hadr 2>&1; echo "%s rc=$?"' % (statements, _SECTION, _SECTION, _SECTION))
 
 
 def parse_status(output, databases):
-    """{DATABASE: HadrStatus} from the output of status_script(databases)."""
+    """{DATABASE: HadrStatus} from the output of status_script(databases); databases None: the
+    ones the script found in the directory."""
     from_markers = split_sections(output, _SECTION)
+    if databases is None:
+        databases = [key[len("cfg_"):] for key in from_markers if key.startswith("cfg_")]
     pd = parse_db2pd_hadr(from_markers.get("pd", {}).get("output", ""))
     active_text = from_markers.get("active", {}).get("output", "")
     active = set(name.upper() for name in re.findall(r"^Database name\s*=\s*(\S+)", active_text, re.M))
     statuses = {}
     for name in databases:
-        cfg = parse_db_cfg_hadr(from_markers.get("cfg_" + name, {}).get("output", ""))
+        text = from_markers.get("cfg_" + name, {}).get("output", "")
+        cfg = parse_db_cfg_hadr(text)
         key = name.upper()
-        statuses[key] = HadrStatus(key, cfg, pd.get(key), key in active or key in pd)
+        error = None
+        if cfg["role"] is None:
+            messages = [m for m in parse_messages(text) if m.is_error] or parse_messages(text)
+            found = "%s %s" % (messages[0].code, messages[0].text) if messages else text[:200]
+            error = " ".join(found.split()) or "no answer"  # one line, however the CLP wrapped it
+        statuses[key] = HadrStatus(key, cfg, pd.get(key), key in active or key in pd, error)
     return statuses
 
 
 def read_status(clp, databases):
-    """{DATABASE: HadrStatus} of the named databases, read in one exec through clp (a Db2Clp)."""
-    if not databases:
+    """{DATABASE: HadrStatus} of the named databases (None: all cataloged ones), read in one exec
+    through clp (a Db2Clp)."""
+    if databases is not None and not databases:
         return {}
     result = clp.shell(status_script(databases))
     return parse_status(result.stdout, databases)
+
+
+def pair_roles(statuses):
+    """{DB: {role, state, connect_status}} of the databases in a pair (role not STANDARD), as
+    db2_container_info returns it: {} on a container without one."""
+    return dict((name, dict(role=st.role, state=st.state, connect_status=st.connect_status))
+                for name, st in sorted(statuses.items()) if st.readable and st.in_pair)
+
+
+def hadr_info(clp, database=None, container="the container"):
+    """db2_hadr_info's result from one exec: `databases` (as_dict() of each; all cataloged ones when
+    `database` is None) and, for one database, `hadr`. HadrReadError names a database whose db cfg
+    Db2 would not show (SQL1013N: not cataloged)."""
+    statuses = read_status(clp, None if database is None else [database.upper()])
+    for name, status in sorted(statuses.items()):
+        if not status.readable:
+            why = "is not cataloged in" if (status.error or "").startswith("SQL1013N") else "cannot be read in"
+            raise HadrReadError("database %s %s %s: %s" % (name, why, container, status.error))
+    result = dict(databases=[statuses[name].as_dict() for name in sorted(statuses)])
+    if database is not None:
+        result["hadr"] = result["databases"][0]
+    return result

@@ -22,6 +22,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import (
     parse_messages,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.dbm_cfg import auth_facts
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import pair_roles, read_status
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     DockerOperationError,
     env_dict,
@@ -296,14 +297,16 @@ def find_db2_containers(api, names=None, labels=None, images=None, include_stopp
     return sorted(result, key=container_name)
 
 
-def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120, backup_path=None, auth=False):
-    """container_summary() of each, plus db2_facts() for the running ones, all in parallel."""
+def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120, backup_path=None, auth=False,
+                        gather_hadr=False):
+    """container_summary() of each, plus db2_facts() for the running ones, all in parallel; with
+    gather_hadr the HADR roles of their databases (one more exec, only when there are databases)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def describe(inspect):
         summary = container_summary(inspect)
         summary.update(db2level=None, instance_started=None, active_databases=[], databases=[],
-                       storage_usage={}, instance_home=None, error=None)
+                       storage_usage={}, instance_home=None, hadr=None, error=None)
         if backup_path:
             summary["backups"] = []
         if auth:
@@ -311,6 +314,9 @@ def describe_containers(api, inspects, gather_db2=True, parallel=8, timeout=120,
         if gather_db2 and summary["running"]:
             try:
                 summary.update(db2_facts(api, inspect, timeout=timeout, backup_path=backup_path, auth=auth))
+                if gather_hadr:
+                    clp = Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=timeout)
+                    summary["hadr"] = pair_roles(read_status(clp, summary["databases"]))
             except DockerOperationError as exc:
                 summary["error"] = str(exc)
         return summary

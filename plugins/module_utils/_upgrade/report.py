@@ -121,6 +121,11 @@ def failure_reason(result):
     return msg
 
 
+def hadr_text(entry):
+    """`PRIMARY, PEER` of one database in a pair; a role whose HADR does not run says so."""
+    return "%s, %s" % (entry.get("role"), entry.get("state") or "HADR not running")
+
+
 def report_row(item, target, now):
     info = item.get("info") or {}
     containers = info.get("containers") or []
@@ -133,11 +138,16 @@ def report_row(item, target, now):
     auth = c.get("auth") or {}
     databases = c.get("databases") or []
     backups = last_backups(databases, c.get("backups"), now)
+    hadr = c.get("hadr") or {}  # {DB: {role, state, connect_status}} of the databases in a pair
+    # A standby cannot be backed up (SQL1117N): its backups are the primary's.
+    standbys = [db for db, entry in hadr.items() if entry.get("role") == "STANDBY"]
     return dict(
         host=item.get("host"), container=item.get("container") or c.get("name"), docker_host=item.get("docker_host"),
         image=c.get("image"), image_id=c.get("image_id"), state=c.get("state") or "unknown", level=level,
         drift=state, drift_text=text, databases=databases, active_databases=c.get("active_databases") or [],
-        backups=backups, backups_missing=[b["database"] for b in backups if b["timestamp"] is None],
+        backups=backups,
+        backups_missing=[b["database"] for b in backups if b["timestamp"] is None and b["database"] not in standbys],
+        hadr=dict((db, dict(entry, text=hadr_text(entry))) for db, entry in sorted(hadr.items())),
         ats=ats_status(item.get("ats") or [], bool(c.get("running"))),
         ldap=auth.get("ldap"), auth_plugin=auth.get("srvcon_pw_plugin"), error=error,
     )
