@@ -4,6 +4,8 @@ and starts it as standby again, after the level is verified and in a rollback; r
 import pytest
 from fake_docker import FakeDocker
 
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.post_upgrade import PostUpgradeError, choose_databases
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import engine
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import (
     LABEL_ACTIVE,
@@ -187,3 +189,25 @@ def test_a_resumed_run_of_a_standard_container_reads_the_roles_once_up(daemon):
     result = run(daemon)
     assert result["hadr"] == {} and START not in result["commands"]
     assert result["post_upgrade"][-2:] == ["binds on TESTDB", "activated SALES"]
+
+
+# -- db2_post_upgrade's choice of databases (_db2/post_upgrade.choose_databases) ---------------------
+
+def clp_of(daemon):
+    return Db2Clp(daemon, daemon.container("db2")["Id"], "db2inst1", timeout=10)
+
+
+def test_post_upgrade_leaves_a_standby_out_by_default(daemon):
+    assert choose_databases(clp_of(daemon), ["SALES", "TESTDB"], [], "db2") == (["SALES"], ["TESTDB"])
+    daemon.container("db2")["_db2"].hadr["TESTDB"] = "PRIMARY"
+    assert choose_databases(clp_of(daemon), ["SALES", "TESTDB"], [], "db2") == (["SALES", "TESTDB"], [])
+
+
+@pytest.mark.parametrize("wanted, words", [
+    (["TESTDB"], "databases: TESTDB is an HADR standby in container db2; run the post-upgrade tasks on the primary"),
+    (["SALES", "NOPE"], "databases: NOPE not cataloged in container db2 (it has: SALES, TESTDB)"),
+])
+def test_post_upgrade_refuses_a_named_standby_or_unknown_database(daemon, wanted, words):
+    with pytest.raises(PostUpgradeError) as err:
+        choose_databases(clp_of(daemon), ["SALES", "TESTDB"], wanted, "db2")
+    assert words in str(err.value) and err.value.changed is False
