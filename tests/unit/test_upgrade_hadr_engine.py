@@ -1,6 +1,8 @@
 """db2_container_upgrade in an HADR pair (_upgrade/hadr.py through the engine) on the fake daemon:
 the refusals change nothing; the standby's rolling update skips its backup, probe and post-upgrade
 and starts it as standby again, after the level is verified and in a rollback; resumed runs."""
+import pathlib
+
 import pytest
 from fake_docker import FakeDocker
 
@@ -16,6 +18,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine impo
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.hadr import LABEL_STANDBY
 
 OLD, NEW, NEWER = "db2:11.5.8.0", "db2:11.5.9.0", "db2:12.1.0.0"
+SAMPLES = pathlib.Path(__file__).parent / "samples"
 START = "START HADR ON DATABASE TESTDB AS STANDBY"
 
 
@@ -211,3 +214,26 @@ def test_post_upgrade_refuses_a_named_standby_or_unknown_database(daemon, wanted
     with pytest.raises(PostUpgradeError) as err:
         choose_databases(clp_of(daemon), ["SALES", "TESTDB"], wanted, "db2")
     assert words in str(err.value) and err.value.changed is False
+
+
+def test_a_rerun_at_the_target_starts_a_standby_that_is_not_running(daemon, monkeypatch):
+    run(daemon)
+    new = daemon.container("db2")
+    assert START in new["_db2"].log
+    # The fake's standby never shows HADR running (no db2pd block): a rerun starts it again.
+    result = run(daemon)
+    assert result["changed"] is True and result["msg"].endswith("; started TESTDB as standby")
+    assert [s["name"] for s in result["steps"]] == ["start_hadr"] and result["commands"] == [START]
+    assert new["_db2"].log.count(START) == 2
+    plain = run(daemon, hadr_rolling_update=False)
+    assert plain["changed"] is False and "hadr" not in plain and plain["commands"] == []
+
+
+def test_a_rerun_at_the_target_leaves_a_running_standby_alone(daemon):
+    run(daemon)
+    running = (SAMPLES / "db2pd_hadr_standby.txt").read_text()
+    daemon.on_exec(r'^echo "@@DB2OPS_HADR cfg_', (0, "@@DB2OPS_HADR cfg_SALES\n HADR database role = STANDARD\n"
+                   "@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR cfg_TESTDB\n HADR database role = STANDBY\n@@DB2OPS_HADR rc=0\n"
+                   "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n%s@@DB2OPS_HADR rc=0\n" % running))
+    result = run(daemon)
+    assert result["changed"] is False and result["hadr"] == {"TESTDB": "STANDBY"} and result["commands"] == []

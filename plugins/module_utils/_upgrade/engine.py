@@ -235,6 +235,7 @@ class ContainerUpgrade:
         if resume_at is None:
             self.result["storage_usage"] = facts["storage_usage"]
             if not self._preflight(old, image, current_level, target_level):
+                hadr.rejoin(self, old)
                 return self.finish()
             self._check_backup_space(facts["storage_usage"])
             backup = self.p["backup"]

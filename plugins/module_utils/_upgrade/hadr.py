@@ -111,3 +111,17 @@ def start_standby(run, container_id):
     if not run.check_mode:
         clp.run_script(statements)
     return "started %s as standby" % ", ".join(run.standby)
+
+
+def rejoin(run, old):
+    """Already at the target: with hadr_rolling_update, start the standbys whose HADR does not run
+    (a run whose start_hadr step failed after the level was verified ends here when run again)."""
+    if not run.p.get("hadr_rolling_update"):
+        return
+    clp = Db2Clp(run.api, old["Id"], instance_owner(old), timeout=run.p["exec_timeout"])
+    statuses = read_status(clp, run.databases or [])
+    run.result["hadr"] = dict((name, s.role) for name, s in sorted(statuses.items()) if s.in_pair)
+    run.standby = [name for name, s in sorted(statuses.items()) if s.role == STANDBY and not s.running]
+    if run.standby:
+        run.result["changed"] = True
+        run.result["msg"] += "; %s" % run.step("start_hadr", start_standby, run, old["Id"])
