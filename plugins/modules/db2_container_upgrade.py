@@ -145,6 +145,8 @@ options:
         (they run once on the primary, see M(db2ops.docker.db2_post_upgrade)), and once the new level is verified it
         is started again with C(START HADR ON DATABASE <db> AS STANDBY); a rollback starts it as standby again too.
         Databases of the container that are not in a pair are handled as usual.
+      - Run again on a container that already runs O(image), it starts the standby databases whose HADR does not
+        run (for example after a failed C(START HADR)) and changes nothing else.
       - V(false) refuses any container with a database in an HADR pair, before anything is changed.
     type: bool
     default: false
