@@ -13,6 +13,7 @@ import sys
 ENGINES = (
     "plugins/module_utils/_upgrade/engine.py",
     "plugins/module_utils/_upgrade/version.py",
+    "plugins/module_utils/_upgrade/hadr.py",
     "plugins/module_utils/_upgrade/fleet.py",
     "plugins/module_utils/_db2/run.py",
     "plugins/module_utils/_db2/users.py",

@@ -50,6 +50,10 @@ description:
     (by a short-lived container of the old image, without Db2), the old container starts, and every database it
     cannot open (upgraded, or left half upgraded) is restored from the backup this run took. See
     C(docs/upgrade.md) for exactly what is kept.
+  - B(HADR pairs.) Before anything changes the HADR role of every database is read (C(GET DB CFG)). A container
+    with a database in an HADR pair (role C(PRIMARY) or C(STANDBY)) is refused unless O(hadr_rolling_update=true),
+    and a version upgrade of such a container is refused always (IBM supports only fix packs and mod packs as a
+    rolling update). See O(hadr_rolling_update) and C(playbooks/hadr_fixpack.yml).
 author:
   - db2ops.docker developers (@db2ops)
 extends_documentation_fragment:
@@ -130,6 +134,22 @@ options:
         old container back with its databases; fix pack upgrades do not need this.
     type: bool
     default: false
+  hadr_rolling_update:
+    description:
+      - Upgrade this container as one step of the rolling update of an HADR pair (in IBM's order the standby
+        first, then a takeover on it, then the old primary as the new standby). C(playbooks/hadr_fixpack.yml)
+        runs the whole update.
+      - Only a container whose pair databases are all standbys is upgraded; a primary is refused (take over on
+        the standby first). A standby database is not backed up (a standby cannot be, C(SQL1117N); the primary
+        holds the data), the readiness probe does not connect to it (C(SQL1776N)), no post-upgrade task runs on it
+        (they run once on the primary, see M(db2ops.docker.db2_post_upgrade)), and once the new level is verified it
+        is started again with C(START HADR ON DATABASE <db> AS STANDBY); a rollback starts it as standby again too.
+        Databases of the container that are not in a pair are handled as usual.
+      - Run again on a container that already runs O(image), it starts the standby databases whose HADR does not
+        run (for example after a failed C(START HADR)) and changes nothing else.
+      - V(false) refuses any container with a database in an HADR pair, before anything is changed.
+    type: bool
+    default: false
   old_container:
     description:
       - V(keep) leaves the old container, stopped, as C(<name>_<old level>) after a verified upgrade, as a way
@@ -181,6 +201,12 @@ EXAMPLES = r"""
     old_container: remove
     ready_timeout: 1800
   register: upgrade
+
+- name: The standby of an HADR pair, as the first step of a rolling fix pack
+  db2ops.docker.db2_container_upgrade:
+    container: db2standby
+    image: icr.io/db2_community/db2:11.5.9.0
+    hadr_rolling_update: true
 
 - name: Show the downtime
   ansible.builtin.debug:
@@ -267,6 +293,12 @@ upgraded_databases:
   type: list
   elements: str
   sample: ["TESTDB upgraded"]
+hadr:
+  description:
+    - The databases in an HADR pair and their role before the upgrade (C(PRIMARY) or C(STANDBY)); empty when none is.
+  returned: when the roles were read (before a first run changes anything, or by a resumed run once the new container runs)
+  type: dict
+  sample: {TESTDB: STANDBY}
 resumed:
   description: True when this run continued an upgrade that an earlier, killed run had left half done.
   returned: when resumed
@@ -275,7 +307,8 @@ commands:
   description:
     - The Docker operations and Db2 commands run, in order, as a user would type them; in check mode the ones
       a real run would run (C(docker pull) when the image is missing, the backup statements, C(docker rename),
-      C(docker stop), C(docker create), C(docker start), the post-upgrade commands, then C(docker rm) or
+      C(docker stop), C(docker create), C(docker start), C(START HADR ... AS STANDBY) for standby databases, the
+      post-upgrade commands, then C(docker rm) or
       C(docker rename) of the old container).
     - In check mode C(db2updvNNN) is listed for every database, marked C(if needed), since it runs only where
       the catalog is behind the code, which only the new container can tell.
@@ -323,6 +356,7 @@ def main():
             )),
             post_upgrade=dict(type="bool", default=True),
             force_no_backup=dict(type="bool", default=False),
+            hadr_rolling_update=dict(type="bool", default=False),
             old_container=dict(type="str", choices=["keep", "remove"], default="keep"),
             stop_timeout=dict(type="int", default=120),
             ready_timeout=dict(type="int", default=900),

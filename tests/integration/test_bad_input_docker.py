@@ -1,6 +1,6 @@
 """The bad-input table of the Docker-side modules (issue 11): every string option of db2_command,
-db2_container_info, db2_container_user, db2_image, db2_backup, db2_restore and db2_container_upgrade
-gets each hostile value. One stand-in container serves every case; the modules run in this process
+db2_container_info, db2_container_user, db2_image, db2_backup, db2_restore, db2_container_upgrade and
+db2_post_upgrade gets each hostile value. One stand-in container serves every case; the modules run in this process
 (tests/integration/in_process.py: a fresh module run per case, no playbook per case), and ONE real
 ansible-playbook run carries the template (`{{ lookup('pipe', ...) }}`) values through Ansible.
 
@@ -56,6 +56,7 @@ BASE_ARGS = {
                         into="TESTDB2"),
     "db2_container_upgrade": dict(container=PREFIX, image="db2ops/db2-standin:11.5.8.0", target_level="11.5.8.0",
                                   backup=dict(mode="offline", path="/database/backup")),
+    "db2_post_upgrade": dict(container=PREFIX, databases=["TESTDB"]),
 }
 # (module, option path as the error names it) -> the values that are data for it, not refused.
 DATA = {
@@ -98,6 +99,7 @@ OPTIONS = {
     "db2_backup": ["container", "databases[0]", "path"],
     "db2_restore": ["container", "database", "timestamp", "path", "into"],
     "db2_container_upgrade": ["container", "image", "target_level", "backup.path"],
+    "db2_post_upgrade": ["container", "databases[0]"],
 }
 
 

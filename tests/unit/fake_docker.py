@@ -60,6 +60,7 @@ class Db2State:
         self.storage = "/dev/x 1000000 400000 600000 40% /database\n180000\t/database/data"
         self.log = []  # statements and commands run, in order
         self.connected = None
+        self.hadr = {}  # database -> HADR role in its db cfg (STANDARD when absent)
 
     def moved_to(self, level):
         """The same storage (databases, catalogs, backups) under another image's Db2, nothing active."""
@@ -508,6 +509,8 @@ def _answer(state, statement):
     if match:  # an image the instance's own code wrote: the database is at its release again
         state.catalog[match.group(1)] = catalog_number(state.level)
         return OK
+    if re.match(r"START HADR ON DATABASE \S+ AS STANDBY$", upper):
+        return "DB20000I  The START HADR ON DATABASE command completed successfully."
     if upper in ("CONNECT RESET", "FORCE APPLICATION ALL") or upper.startswith(("BIND ", "ROLLFORWARD ")):
         return OK
     raise AssertionError("the fake CLP does not know %r" % statement)
@@ -547,7 +550,19 @@ def _db2updv(container, command, stdin, user):
     return 0, "DBT5005I  The db2updv command completed successfully."
 
 
+def _hadr_status(container, command, stdin, user):
+    """_db2/hadr.status_script: each database's db cfg role, then the active databases and db2pd."""
+    state = _db2(container)
+    out = ""
+    for database in re.findall(r"db2 get db cfg for (\S+) ", command):
+        out += '@@DB2OPS_HADR cfg_%s\n HADR database role = %s\n@@DB2OPS_HADR rc=0\n' % (
+            database, state.hadr.get(database, "STANDARD"))
+    state.log.append("hadr status")
+    return 0, out + "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n@@DB2OPS_HADR rc=0\n"
+
+
 DB2_RULES = [
+    (re.compile(r'^echo "@@DB2OPS_HADR cfg_'), _hadr_status),
     (re.compile(r"@@DB2OPS-FACTS db2level"), _facts),
     (re.compile(r"^db2gcf -s "), _probe),
     (re.compile(r"^db2 -t \+p [+-]s -f /dev/stdin"), _script),

@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import activate_statement
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error, parse_level
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import STANDBY, read_status
 
 # IBM's bind files after a fix pack (IBM: "Binding bind files after installing fix packs").
 BIND_STATEMENTS = (
@@ -96,3 +97,24 @@ def run_post_upgrade(clp, databases, instance_home, target_level, activate, reco
     done += ["binds on %s" % database for database in databases]
     done += ["activated %s" % name for name in activate]
     return done
+
+
+def choose_databases(clp, cataloged, wanted, container):
+    """(databases to run the tasks on, HADR standby databases left out) for db2_post_upgrade.
+
+    `wanted` (checked names, upper case) must be cataloged and not standbys; empty means every
+    cataloged database that is not a standby. A standby refuses connections (SQL1776N) and gets the
+    primary's db2updv through the log, so the tasks run once, on the primary. Raises
+    PostUpgradeError (nothing changed) otherwise. The roles are read in one exec."""
+    unknown = [name for name in wanted if name not in cataloged]
+    if unknown:
+        raise PostUpgradeError("databases: %s not cataloged in container %s (it has: %s)"
+                               % (", ".join(unknown), container, ", ".join(cataloged) or "none"))
+    candidates = wanted or cataloged
+    roles = read_status(clp, candidates)
+    standby = [name for name in candidates if roles[name.upper()].role == STANDBY]
+    if wanted and standby:
+        raise PostUpgradeError("databases: %s is an HADR standby in container %s; run the post-upgrade tasks on the "
+                               "primary (its catalog changes reach the standby through the log)"
+                               % (", ".join(standby), container))
+    return [name for name in candidates if name not in standby], standby

@@ -53,7 +53,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.containers import get_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.recreate import carried_over, create_spec
-from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import version
+from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import hadr, version
 
 LABEL_FROM_CONTAINER = "db2ops.upgrade.from_container"
 LABEL_FROM_LEVEL = "db2ops.upgrade.from_level"
@@ -96,6 +96,7 @@ class ContainerUpgrade:
         self.version_upgrade = False  # a newer Db2 version: the steps of _upgrade/version.py join in
         self.instance_home = None  # version upgrade: the instance directory whose copy is kept
         self.databases = None  # the cataloged databases, once read
+        self.standby = []  # HADR standby databases (_upgrade/hadr.py); None: a resumed run reads them later
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -143,6 +144,7 @@ class ContainerUpgrade:
             self.result["resumed"] = True
             self.renamed_to = container_name(leftover)
             if current is None:
+                self.standby = None  # recorded on no container yet: read once the new one runs
                 return leftover, "create", None
             labels = (current.get("Config") or {}).get("Labels") or {}
             if labels.get(LABEL_FROM_CONTAINER) != leftover["Id"]:
@@ -151,6 +153,7 @@ class ContainerUpgrade:
                                    % (name, self.renamed_to, self.renamed_to, name), step="inspect")
             self.active_before = [db for db in (labels.get(LABEL_ACTIVE) or "").split(",") if db]
             self.instance_home = labels.get(version.LABEL_KEPT_INSTANCE) or None
+            self.standby = hadr.from_labels(labels)
             if (current.get("State") or {}).get("Running"):
                 return leftover, "wait_ready", current
             # A new container that a killed run created but never started: made again from scratch.
@@ -232,15 +235,20 @@ class ContainerUpgrade:
         if resume_at is None:
             self.result["storage_usage"] = facts["storage_usage"]
             if not self._preflight(old, image, current_level, target_level):
+                hadr.rejoin(self, old)
                 return self.finish()
             self._check_backup_space(facts["storage_usage"])
             backup = self.p["backup"]
             clp_old = Db2Clp(self.api, old["Id"], instance_owner(old), timeout=self.p["exec_timeout"])
+            try:  # before the version pre-check: a pair gets the HADR answer, not a CONNECT error
+                hadr.preflight(self, clp_old, current_level, target_level)
+            except (DockerOperationError, Db2Error) as exc:
+                raise UpgradeError(str(exc), step="check_hadr")
             if self.version_upgrade:
                 self.step("precheck", version.preflight, self, clp_old, current_level, target_level)
-            if backup["mode"] != "none":
+            if backup["mode"] != "none" and hadr.others(self, facts["databases"]):
                 try:
-                    self.step("backup", self._backup, clp_old, facts["databases"])
+                    self.step("backup", self._backup, clp_old, hadr.others(self, facts["databases"]))
                 except UpgradeError as exc:
                     raise self._backup_failed(exc)
             if self.version_upgrade:
@@ -270,6 +278,8 @@ class ContainerUpgrade:
                       plan=False)
             self.step("verify_level", self._verify_level, target_level, plan=False)
             self.verified = not self.check_mode
+            if self.standby:  # back in the pair as soon as the level is right
+                self.step("start_hadr", hadr.start_standby, self, self.new_id)
             if not self.check_mode:
                 # Downtime ends here: Db2 answers at the target level. The post-upgrade tasks run
                 # with the databases open, as in IBM's fix pack procedure.
@@ -393,7 +403,7 @@ class ContainerUpgrade:
             self.old, self._image_config(self.old["Image"]), self.p["image"], self.p["container"],
             extra_labels={LABEL_FROM_CONTAINER: self.old["Id"], LABEL_FROM_LEVEL: level,
                           LABEL_ACTIVE: ",".join(self.active_before),
-                          version.LABEL_KEPT_INSTANCE: self.instance_home or ""})
+                          version.LABEL_KEPT_INSTANCE: self.instance_home or "", **hadr.labels(self)})
         created = self.recorder.do("docker create --name %s (configuration of %s) %s"
                                    % (self.p["container"], self.renamed_to, self.p["image"]),
                                    lambda: self.api.create_container(**kwargs))  # kwargs hold `command`
@@ -407,6 +417,7 @@ class ContainerUpgrade:
         return self.new_id[:12] if self.new_id else None
 
     def _wait_ready(self, databases):
+        databases = hadr.probe_databases(self, self.new_id, databases)
         self.ready_level_text = wait_until_ready(self.api, self.new_id, timeout=self.p["ready_timeout"],
                                                  databases=databases)
 
@@ -428,7 +439,7 @@ class ContainerUpgrade:
         if not facts:  # check mode of a resumed run that creates the container: nothing to read
             facts = dict(databases=["<each database>"], instance_home="$HOME")
         try:
-            done = run_post_upgrade(clp, facts["databases"], facts["instance_home"], target_level,
+            done = run_post_upgrade(clp, hadr.others(self, facts["databases"]), facts["instance_home"], target_level,
                                     self.active_before, self.recorder)
         except PostUpgradeError as exc:
             raise UpgradeError(str(exc))
@@ -481,7 +492,7 @@ class ContainerUpgrade:
             try:
                 level_text = wait_until_ready(self.api, self.old["Id"],
                                               timeout=max(self.p["ready_timeout"], ROLLBACK_READY_MIN),
-                                              databases=[] if self.version_upgrade else None)
+                                              databases=[] if self.version_upgrade or self.standby != [] else None)
             except DockerOperationError:
                 # Do not leave it in a restart loop (restart policies) on storage it cannot use.
                 do("docker stop --time %d %s" % (self._stop_timeout(), self.p["container"]),
@@ -496,6 +507,8 @@ class ContainerUpgrade:
                 notes += version.restore_unusable(self)
             if self.active_before:  # as they were (an offline backup or the stop deactivated them)
                 notes.append("activated %s" % self._activate(self.old["Id"], self.active_before))
+            if self.standby:  # back in the pair, as before (unknown in a resumed run: left to the DBA)
+                notes.append(hadr.start_standby(self, self.old["Id"]))
             self.result["rollback"] = dict(status="done", detail="; ".join(notes))
         except Exception as exc:  # report both failures: the user must act now
             backups = ", ".join("%s %s" % (b["database"], b["timestamp"]) for b in self.result["backups"]) or "none"
