@@ -315,7 +315,6 @@ containers:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import SAFE_PATH, BackupInputError, check_path
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
@@ -324,12 +323,10 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_GLOB,
-    DOCKER_REQUIRED_TOGETHER,
     IMAGE_GLOB,
     DockerModuleClient,
     DockerOperationError,
-    check_module_input,
-    docker_argument_spec,
+    docker_module,
 )
 
 
@@ -337,8 +334,8 @@ PATH_RULE = (SAFE_PATH, "an absolute path of letters, digits and _ . @ + -")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
+    module = docker_module(
+        dict(
             name=dict(type="list", elements="str", default=[]),
             label=dict(type="list", elements="str", default=[]),
             image=dict(type="list", elements="str", default=[]),
@@ -349,12 +346,8 @@ def main():
             gather_auth=dict(type="bool", default=False),
             parallel=dict(type="int", default=8),
             exec_timeout=dict(type="int", default=120),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    check_module_input(module, rules={"name": CONTAINER_GLOB, "image": IMAGE_GLOB, "backup_path": PATH_RULE},
-                       not_empty=("label",))
+        ),
+        rules={"name": CONTAINER_GLOB, "image": IMAGE_GLOB, "backup_path": PATH_RULE}, not_empty=("label",))
     docker = DockerModuleClient(module)
     params = module.params
     try:

@@ -321,19 +321,15 @@ commands:
            "docker start db2server", "docker rename db2server_11.1.3.3a_upgrading db2server_11.1.3.3a"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import SAFE_PATH
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
-    DOCKER_REQUIRED_TOGETHER,
     IMAGE_NAME,
     UNKNOWN_STATE,
     DockerModuleClient,
-    check_module_input,
-    docker_argument_spec,
+    ExecTimeout,
+    docker_module,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import ExecTimeout
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade.engine import ContainerUpgrade, UpgradeError
 
 
@@ -342,8 +338,8 @@ LEVEL_RULE = (r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+[a-z]?", "a Db2 level like 11.5.8.
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(dict(
+    module = docker_module(
+        dict(
             container=dict(type="str", required=True),
             image=dict(type="str", required=True),
             target_level=dict(type="str"),
@@ -361,12 +357,8 @@ def main():
             stop_timeout=dict(type="int", default=120),
             ready_timeout=dict(type="int", default=900),
             exec_timeout=dict(type="int", default=3600),
-        )),
-        required_together=DOCKER_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    check_module_input(module, rules={"container": CONTAINER_NAME, "image": IMAGE_NAME, "target_level": LEVEL_RULE,
-                                      "backup.path": PATH_RULE})
+        ),
+        rules={"container": CONTAINER_NAME, "image": IMAGE_NAME, "target_level": LEVEL_RULE, "backup.path": PATH_RULE})
     docker = DockerModuleClient(module)
     upgrade = ContainerUpgrade(docker.api, module.params, check_mode=module.check_mode, diff=module._diff)
     try:

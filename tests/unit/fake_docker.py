@@ -554,15 +554,15 @@ def _hadr_status(container, command, stdin, user):
     """_db2/hadr.status_script: each database's db cfg role, then the active databases and db2pd."""
     state = _db2(container)
     out = ""
-    for database in re.findall(r"db2 get db cfg for (\S+) ", command):
-        out += '@@DB2OPS_HADR cfg_%s\n HADR database role = %s\n@@DB2OPS_HADR rc=0\n' % (
-            database, state.hadr.get(database, "STANDARD"))
+    names = re.match(r"\{ for db in (.*?); do", command).group(1)
+    for database in re.findall(r"'([^']+)'", names):
+        out += '@@DB2OPS_HADR cfg_%s\n HADR database role = %s\n' % (database, state.hadr.get(database, "STANDARD"))
     state.log.append("hadr status")
     return 0, out + "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n@@DB2OPS_HADR rc=0\n"
 
 
 DB2_RULES = [
-    (re.compile(r'^echo "@@DB2OPS_HADR cfg_'), _hadr_status),
+    (re.compile(r"^\{ for db in '"), _hadr_status),
     (re.compile(r"@@DB2OPS-FACTS db2level"), _facts),
     (re.compile(r"^db2gcf -s "), _probe),
     (re.compile(r"^db2 -t \+p [+-]s -f /dev/stdin"), _script),
