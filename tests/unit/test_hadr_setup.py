@@ -204,7 +204,15 @@ def test_standby_refused_before_anything_changes(daemon, side, problem):
     with pytest.raises(HadrSetupError, match="not cataloged in the primary's container hp"):
         engine(standby, primary=other).run()
     with pytest.raises(HadrSetupError, match="not cataloged in container hs"):
-        engine(daemon.add("hx", OTHER=HadrDb())).run()
+        engine(daemon.add("hx", OTHER=HadrDb()), "primary").run()
+
+
+def test_a_standby_container_without_the_database_gets_it_from_the_restore(daemon):
+    primary = Pair().add("hp", TESTDB=HadrDb(**ARCHIVE))
+    standby = daemon.add("hs", OTHER=HadrDb())
+    plan = engine(standby, primary=primary, check=True).run()
+    assert "DEACTIVATE DATABASE TESTDB" not in plan["commands"]
+    assert plan["commands"][4].startswith("RESTORE DATABASE TESTDB FROM /database/hadr_init TAKEN AT <timestamp>")
 
 
 def test_a_failed_copy_says_something_changed(daemon):
@@ -219,7 +227,8 @@ def test_a_failed_copy_says_something_changed(daemon):
 
 
 def test_standby_converges_its_configuration_with_a_restart(daemon):
-    side = HadrDb(role="STANDBY", running=True, state="PEER", connected=True, **dict(CONFIG, HADR_TIMEOUT="120"))
+    side = HadrDb(role="STANDBY", running=True, state="PEER", connected=True, **CONFIG)
+    side.cfg["HADR_TIMEOUT"] = "120"
     clp = daemon.add("hs", TESTDB=side)
     result = engine(clp).run()
     assert result["commands"] == ["DEACTIVATE DATABASE TESTDB", "UPDATE DB CFG FOR TESTDB USING HADR_TIMEOUT 5",

@@ -134,7 +134,9 @@ class HadrSetup:
 
     def run(self):
         before = self.status()
-        if before.cfg.get("role") is None:
+        # Only a standby initialised from its primary may be new here: RESTORE creates the database.
+        fresh_standby = self.p.get("state") != "absent" and self.p.get("role") == "standby"
+        if before.cfg.get("role") is None and not fresh_standby:
             self.fail("database %s is not cataloged in container %s" % (self.database, self.container))
         try:
             if self.p.get("state") == "absent":
