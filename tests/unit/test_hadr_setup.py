@@ -326,8 +326,8 @@ def test_state_absent(daemon, side, commands, note):
 
 
 @pytest.mark.parametrize("rule, good, bad", [
-    (hadr_setup.HOST_RULE, ["hs-1", "db2a.example.com", "10.0.0.7", "fe80::1", "::ffff:10.0.0.7"],
-     ["a;b", "$(id)", "a b", "-a", "a\n", "x" * 300, "'a'", "{{ x }}"]),
+    (hadr_setup.HOST_RULE, ["hs-1", "db2_a", "db2a.example.com", "10.0.0.7", "fe80::1", "::ffff:10.0.0.7"],
+     ["a;b", "$(id)", "a b", "-a", "_a", "a\n", "x" * 300, "'a'", "{{ x }}"]),
     (hadr_setup.SVC_RULE, ["1024", "4000", "65535", "db2-hadr"], ["80", "1023", "65536", "99999", "Hadr", "a;b"]),
     (hadr_setup.TARGET_RULE, ["hs:4000", "10.0.0.8:4001", "[fe80::2]:4000", "hs:hadr-svc"],
      ["hs", "hs:80", "fe80::2:4000", "hs:4000|hx:4000", "hs:4000;x"]),

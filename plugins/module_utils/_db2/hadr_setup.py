@@ -45,7 +45,8 @@ except ImportError:  # the module reports the missing SDK before the engine runs
     DockerException = Exception
 
 # Input rules (full matches through inputs.require_match): values go into CLP statements.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# `_` too: Docker's DNS resolves container names such as db2_a, which are not RFC 1123 host names.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
 HOST_NAME = r"(?=.{1,253}\Z)%s(?:\.%s)*" % (_LABEL, _LABEL)
 IPV6 = r"(?=.{2,45}\Z)[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*"
 HOST_RULE = (r"%s|%s" % (HOST_NAME, IPV6), "a host name or an IPv4/IPv6 address")
