@@ -247,7 +247,8 @@ status:
   description:
     - Its HADR status after the task, as M(db2ops.docker.db2_hadr_info) returns it (role, active, hadr_running,
       state, connect_status, log gaps, configuration, ...). In check mode the status before.
-  returned: always
+      After a failure that changed something, where the database stands then.
+  returned: always, and on a failure after a change
   type: dict
 commands:
   description:
@@ -355,13 +356,20 @@ def main():
         return Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
 
     recorder = ActionRecorder(check_mode=module.check_mode)
+    engine = None
     try:
         target.open()
         engine = HadrSetup(target.clp, params, recorder, open_primary=open_primary if p["primary"] else None,
                            container=p["container"], primary_container=(p["primary"] or {}).get("container", ""))
         result = engine.run()
     except ActionFailed as exc:  # Db2Error, DockerOperationError, HadrSetupError
-        target.fail_on(recorder.fail(exc), doing="db2_hadr on %s" % p["database"])
+        where = {}
+        if engine is not None and recorder.done:
+            try:  # after a change, say where the database stands now
+                where["status"] = engine.status().as_dict()
+            except ActionFailed:
+                pass
+        target.fail_on(recorder.fail(exc), doing="db2_hadr on %s" % p["database"], **where)
     finally:
         for api in opened:
             api.close()

@@ -84,6 +84,15 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(pair):
             assert "nothing was changed" in result["msg"].lower()
             if len(value) > 3:
                 assert value not in result["msg"], option
+    for value in HOSTILE:  # the primary's container name, inside the nested option
+        result = run_module("db2_hadr", dict(base, primary=dict(socket, container=value)))
+        assert result.get("failed") and result["changed"] is False and "primary.container" in result["msg"], result
+        assert "\n" not in result["msg"] and "nothing was changed" in result["msg"].lower()
+    for option, value in (("hadr_timeout", 0), ("peer_window", -1)):
+        result = run_module("db2_hadr", dict(base, **{option: value}))
+        assert result.get("failed") and result["changed"] is False and option in result["msg"], result
+    wrong = run_module("db2_hadr", dict(base, role="primary"))
+    assert wrong["failed"] and "applies to role=standby only" in wrong["msg"], wrong
     missing = run_module("db2_hadr", dict(base, container="db2ops-t-no-such-" + uuid.uuid4().hex[:6]))
     assert missing["failed"] and missing["changed"] is False and "does not exist" in missing["msg"]
     down = run_module("db2_hadr", dict(base, docker_host="unix:///tmp/db2ops-no-daemon.sock"))
@@ -168,3 +177,13 @@ def test_state_absent_stops_hadr_on_both_sides(pair):
     assert code == 0 and out.split() == ["2"], out  # the former primary serves its data as a STANDARD database
     again = run_module("db2_hadr", dict(container=old_primary.name, database="TESTDB", state="absent"))
     assert again["changed"] is False and again["commands"] == []
+
+
+def test_primary_without_a_standby_fails_with_advice_and_says_where_it_stands(pair):
+    _old_primary, new_primary = pair
+    result = run_module("db2_hadr", args(new_primary, _old_primary, "primary", peer_window=7))
+    assert result["failed"] and result["changed"] is True, result  # the db cfg was updated first
+    assert 'SQL1768N' in result["msg"] and "start the standby first" in result["msg"], result["msg"]
+    assert "\n" not in result["msg"]
+    assert result["commands"][-1] == "START HADR ON DATABASE TESTDB AS PRIMARY"
+    assert result["status"]["role"] == "STANDARD" and result["status"]["configuration"]["peer_window"] == "7"
