@@ -234,7 +234,7 @@ class HadrSetup:
         # All of them: the restored db cfg is the primary's (its own HADR values, its target list).
         self.run_clp(update_statement(self.database, dict(self.wanted, LOGINDEXBUILD="ON")))
         self.run_clp("START HADR ON DATABASE %s AS STANDBY" % self.database)
-        self.recorder.do("rm -f -- %s" % " ".join(shlex.quote(f) for f in files or [path + "/<image>"]),
+        self.recorder.do("rm -f -- %s" % (" ".join(shlex.quote(f) for f in files) or path + "/<image>"),
                          self.remove_copies, files)
         self.notes.append("%s initialised as the standby from the online backup %s of %s (kept there in %s)."
                           % (self.database, stamp, self.primary_container, path))
