@@ -18,6 +18,7 @@ ENGINES = (
     "plugins/module_utils/_db2/run.py",
     "plugins/module_utils/_db2/users.py",
     "plugins/module_utils/_db2/backup.py",
+    "plugins/module_utils/_db2/hadr_setup.py",
     "plugins/module_utils/_image/build.py",
     "plugins/module_utils/_ldap/server.py",
     "plugins/module_utils/_ldap/admin_ui.py",
