@@ -550,12 +550,16 @@ def _db2updv(container, command, stdin, user):
     return 0, "DBT5005I  The db2updv command completed successfully."
 
 
+def hadr_status_databases(command):
+    """The database names in _db2/hadr.status_script's command (quoted in its `for db in ...` loop)."""
+    return re.findall(r"'([^']+)'", re.match(r"\{ for db in (.*?); do", command).group(1))
+
+
 def _hadr_status(container, command, stdin, user):
     """_db2/hadr.status_script: each database's db cfg role, then the active databases and db2pd."""
     state = _db2(container)
     out = ""
-    names = re.match(r"\{ for db in (.*?); do", command).group(1)
-    for database in re.findall(r"'([^']+)'", names):
+    for database in hadr_status_databases(command):
         out += '@@DB2OPS_HADR cfg_%s\n HADR database role = %s\n' % (database, state.hadr.get(database, "STANDARD"))
     state.log.append("hadr status")
     return 0, out + "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n@@DB2OPS_HADR rc=0\n"

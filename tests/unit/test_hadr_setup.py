@@ -4,7 +4,7 @@ is tested against the stand-in in tests/integration/test_db2_hadr_module.py."""
 import re
 
 import pytest
-from fake_docker import FakeDocker, _answer, _db2
+from fake_docker import FakeDocker, _answer, _db2, hadr_status_databases
 
 from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionRecorder
 from ansible_collections.db2ops.docker.plugins.module_utils.inputs import require_match, InputError
@@ -66,10 +66,10 @@ class Pair(FakeDocker):
     def _status(self, container, command, stdin, user):
         state = _db2(container)
         out = ""
-        for name in re.findall(r"db2 get db cfg for (\S+)", command):
+        for name in hadr_status_databases(command):
             side = state.hadr.get(name)
             text = side.cfg_text() if side else 'SQL1013N  The database alias name or database name "%s"' % name
-            out += "@@DB2OPS_HADR cfg_%s\n%s@@DB2OPS_HADR rc=0\n" % (name, text)
+            out += "@@DB2OPS_HADR cfg_%s\n%s\n" % (name, text)
         out += "@@DB2OPS_HADR active\n%s\n@@DB2OPS_HADR rc=0\n" % "".join(
             "Database name = %s\n" % db for db in state.active)
         out += "@@DB2OPS_HADR pd\n"
