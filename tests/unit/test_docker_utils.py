@@ -8,6 +8,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker import exec 
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import containers as docker_containers
 from ansible_collections.db2ops.docker.plugins.module_utils._db2 import target as db2_container
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import client as docker
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
 
 
 def resolve(environ=None, **params):
@@ -265,3 +266,32 @@ def test_option_values_name_each_entry_of_nested_options():
 def test_name_rules_are_full_matches(rule, good, bad):
     assert all(re.fullmatch(rule[0], value) for value in good)
     assert not any(re.fullmatch(rule[0], value) for value in bad)
+
+
+class _Ended(Exception):
+    pass
+
+
+class _Module:
+    """What DockerModuleClient.fail_on needs of an AnsibleModule: fail_json, which ends the task."""
+
+    def fail_json(self, **result):
+        raise _Ended(result)
+
+
+def _fail_on(exc):
+    client = docker.DockerModuleClient.__new__(docker.DockerModuleClient)  # no daemon: only the failure path
+    client.module = _Module()
+    with pytest.raises(_Ended) as ended:
+        client.fail_on(exc)
+    return ended.value.args[0]
+
+
+def test_fail_on_says_whether_anything_changed_in_one_sentence_each():
+    missing = _fail_on(docker.DockerOperationError("container db2x does not exist; did you mean db2a?"))
+    assert missing["msg"] == "container db2x does not exist; did you mean db2a? Nothing was changed."
+    assert missing["changed"] is False and missing["commands"] == []
+    late = ActionFailed("the restart failed.")
+    late.changed, late.commands = True, ["db2stop force", "db2start"]
+    result = _fail_on(late)
+    assert result == dict(msg="the restart failed.", changed=True, commands=["db2stop force", "db2start"])

@@ -348,7 +348,9 @@ class DockerModuleClient:
         a change says so; any other says whether anything was changed."""
         changed = bool(getattr(exc, "changed", False))
         result.setdefault("commands", list(getattr(exc, "commands", ()) or ()))
-        self.fail("%s.%s" % (str(exc).rstrip("."), "" if changed else " " + failure_note(exc)), changed=changed, **result)
+        text = str(exc).rstrip(".")
+        text += "" if text.endswith(("?", "!")) else "."  # "did you mean X?" ends its own sentence
+        self.fail(text if changed else "%s %s" % (text, failure_note(exc)), changed=changed, **result)
 
     def close(self):
         self.client.close()
