@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup system venv collection dockerd images demo test unit integration sanity lint molecule bench-smoke clean
+.PHONY: help setup system venv collection dockerd images demo test unit integration checks static sanity lint molecule bench-smoke clean
 
 help:
 	@echo "make demo   - set everything up and run the demo fleet upgrade"
@@ -76,7 +76,14 @@ molecule: setup
 bench-smoke: setup
 	@for bench in tests/bench/bench_*.py; do echo "[bench] $$bench --quick"; $(PY) $$bench --quick >/dev/null; done
 
-test: setup unit integration sanity lint molecule bench-smoke
+# The static checks run beside the integration tests, which spend much of their time waiting on
+# containers, daemons and playbooks: side by side instead of one after the other (lines kept whole).
+checks: setup
+	@$(MAKE) --no-print-directory -j2 --output-sync=line integration static
+
+static: sanity lint
+
+test: setup unit checks molecule bench-smoke
 
 clean:
 	@rm -rf $(SANITY_ROOT) .collections $(VENV) .pytest_cache
