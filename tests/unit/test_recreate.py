@@ -1,4 +1,6 @@
 """create_spec(): what a re-created container inherits, from recorded `docker inspect` data."""
+import docker
+
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.post_upgrade import versionnumber_level
 from ansible_collections.db2ops.docker.plugins.module_utils._docker import recreate
 from ansible_collections.db2ops.docker.plugins.module_utils._upgrade import version as upgrade
@@ -49,6 +51,16 @@ def test_user_settings_carried_and_image_defaults_left_to_the_new_image():
     assert kwargs["entrypoint"] is None and kwargs["command"] is None, "the new image's own entrypoint runs"
     assert (kwargs["image"], kwargs["name"], kwargs["hostname"]) == ("ibmcom/db2:11.5.8.0", "db2server", "db2server")
     assert kwargs["ports"] is None
+
+
+def test_ports_the_image_does_not_expose_stay_exposed_and_published():
+    """`docker run -p 4000:4000` (an HADR port) exposes 4000/tcp on the container only: the new
+    container must expose it too, or Docker drops its binding. docker-py gets (port, protocol)."""
+    inspect = dict(INSPECT, Config=dict(INSPECT["Config"], ExposedPorts={"50000/tcp": {}, "4000/tcp": {}, "5353/udp": {}}))
+    kwargs = recreate.create_spec(inspect, OLD_IMAGE_CONFIG, "img", "db2server")[0]
+    assert sorted(kwargs["ports"]) == [(4000, "tcp"), (5353, "udp")]
+    built = docker.types.ContainerConfig("1.41", "img", None, ports=kwargs["ports"])
+    assert set(built["ExposedPorts"]) == {"4000/tcp", "5353/udp"}
 
 
 def test_host_config_carried_whole():

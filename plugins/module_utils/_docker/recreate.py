@@ -117,7 +117,9 @@ def create_spec(inspect, old_image_config, image, name, extra_labels=None):
     mode, endpoints = networks_for(inspect)
     primary = mode if mode in endpoints else None
     networking = {"EndpointsConfig": {primary: endpoints[primary]}} if primary else None
-    exposed = [p for p in (config.get("ExposedPorts") or {})
+    # Ports the container exposes beyond its image's (`docker run -p 4000:4000` exposes 4000/tcp), as
+    # (port, protocol): docker-py appends "/tcp" to a "4000/tcp" string, and the binding would be lost.
+    exposed = [(int(p.split("/")[0]), p.split("/")[1] if "/" in p else "tcp") for p in (config.get("ExposedPorts") or {})
                if p not in ((old_image_config or {}).get("ExposedPorts") or {})]
     kwargs = dict(
         image=image,
