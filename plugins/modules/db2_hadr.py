@@ -278,10 +278,6 @@ diff:
   type: dict
 """
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, ActionRecorder
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import InputError
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import check_path
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr_setup import (
     DEFAULT_BACKUP_PATH,
     HOST_RULE,
@@ -289,21 +285,16 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr_setup impo
     PATH_RULE,
     SVC_RULE,
     TARGET_RULE,
-    HadrSetup,
+    check_options,
+    run_task,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.module import DATABASE_RULE, Db2Target, db2_target_module
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import (
     CONTAINER_NAME,
     DOCKER_HOST,
     DOCKER_REQUIRED_TOGETHER,
-    connect,
     docker_suboptions,
-    insecure_warnings,
-    resolve_connection,
 )
-
-PRESENT_OPTIONS = ["role", "local_host", "local_svc", "remote_host", "remote_svc"]
 
 
 def main():
@@ -327,52 +318,11 @@ def main():
         "database": DATABASE_RULE, "local_host": HOST_RULE, "remote_host": HOST_RULE, "local_svc": SVC_RULE,
         "remote_svc": SVC_RULE, "remote_inst": INSTANCE_RULE, "backup_path": PATH_RULE, "target_list": TARGET_RULE,
         "primary.container": CONTAINER_NAME, "primary.docker_host": DOCKER_HOST,
-    })
-    p = module.params
-    try:
-        check_path(p["backup_path"], "backup_path")
-        if p["state"] == "present":
-            missing = [name for name in PRESENT_OPTIONS if not p[name]]
-            if missing:
-                raise InputError(", ".join(missing), "is required with state=present")
-        if p["peer_window"] < 0:
-            raise InputError("peer_window", "must be 0 or more seconds")
-        if p["primary"] and p["role"] != "standby":
-            raise InputError("primary", "applies to role=standby only")
-    except (InputError, ValueError) as exc:
-        module.fail_json(msg=str(exc) if isinstance(exc, InputError) else
-                         "Option backup_path must be %s; nothing was changed." % PATH_RULE[1], changed=False)
-    params = dict(p, timeout=p["hadr_timeout"])  # the engine's option names are HADR_PARAMETERS's
+    }, check=check_options)
     target = Db2Target(module)
-    opened = []
-
-    def open_primary():
-        conn = resolve_connection(p["primary"], environ={})
-        for warning in insecure_warnings(conn):
-            module.warn("primary: " + warning)
-        api = connect(conn)
-        opened.append(api)
-        inspect = open_running_db2(api, p["primary"]["container"])
-        return Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
-
-    recorder = ActionRecorder(check_mode=module.check_mode)
-    engine = None
     try:
-        target.open()
-        engine = HadrSetup(target.clp, params, recorder, open_primary=open_primary if p["primary"] else None,
-                           container=p["container"], primary_container=(p["primary"] or {}).get("container", ""))
-        result = engine.run()
-    except ActionFailed as exc:  # Db2Error, DockerOperationError, HadrSetupError
-        where = {}
-        if engine is not None and recorder.done:
-            try:  # after a change, say where the database stands now
-                where["status"] = engine.status().as_dict()
-            except ActionFailed:
-                pass
-        target.fail_on(recorder.fail(exc), doing="db2_hadr on %s" % p["database"], **where)
+        result = run_task(target)
     finally:
-        for api in opened:
-            api.close()
         target.close()
     if not module._diff:
         result.pop("diff", None)

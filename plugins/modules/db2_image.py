@@ -329,11 +329,8 @@ from ansible_collections.db2ops.docker.plugins.module_utils._docker.client impor
     IMAGE_NAME,
     DockerModuleClient,
     DockerOperationError,
-    connect,
     docker_module,
     docker_suboptions,
-    insecure_warnings,
-    resolve_connection,
 )
 from ansible_collections.db2ops.docker.plugins.module_utils._image.build import (
     DEST_RULE,
@@ -388,22 +385,15 @@ def main():
         },
         multiline=("files.content",), not_empty=("name", "base_image", "files.dest", "users.name", "users.password"))
     docker = DockerModuleClient(module)
-    source = None
     try:
         if module.params["copy_from"]:
-            # As documented, no DOCKER_* variable applies to the source daemon.
-            source_conn = resolve_connection(module.params["copy_from"], environ={})
-            for warning in insecure_warnings(source_conn):
-                module.warn("copy_from: " + warning)
-            source = connect(source_conn)
+            source = docker.connect_other("copy_from")
             result = copy_image(source, docker.api, module.params["name"], module.check_mode)
         else:
             result = ImageBuilder(docker.api, module.params, module.check_mode).run()
     except DockerOperationError as exc:
         docker.fail("%s. Nothing was changed: %s." % (exc, what_is_left(docker.api, module.params["name"])))
     finally:
-        if source is not None:
-            source.close()
         docker.close()
     if not module._diff:
         result.pop("diff", None)

@@ -18,16 +18,18 @@ __metaclass__ = type
 
 import shlex
 
-from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed
-from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME
+from ansible_collections.db2ops.docker.plugins.module_utils.actions import ActionFailed, ActionRecorder
+from ansible_collections.db2ops.docker.plugins.module_utils.inputs import USER_NAME, InputError
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.backup import (
     SAFE_PATH,
+    BackupInputError,
     backup_statements,
+    check_path,
     list_images,
     parse_backup_timestamp,
     prepare_directory,
 )
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Error
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp, Db2Error
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import (
     HADR_PARAMETERS,
     PRIMARY,
@@ -36,6 +38,7 @@ from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import (
     archive_logging,
     read_status,
 )
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import instance_owner, open_running_db2
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.client import api_message
 from ansible_collections.db2ops.docker.plugins.module_utils._docker.exec import exec_in_container
 
@@ -306,3 +309,50 @@ class HadrSetup:
                     "%s: no standby connected within HADR_TIMEOUT; start the standby first (role=standby) or use "
                     "force_start=true" % exc))
             raise
+
+
+PRESENT_OPTIONS = ("role", "local_host", "local_svc", "remote_host", "remote_svc")
+
+
+def check_options(params):
+    """What the options must be together, after the input gate: InputError before anything is done."""
+    try:
+        check_path(params["backup_path"], "backup_path")
+    except BackupInputError:
+        raise InputError("backup_path", "must be %s" % PATH_RULE[1])
+    if params["state"] == "present":
+        missing = [name for name in PRESENT_OPTIONS if not params[name]]
+        if missing:
+            raise InputError(", ".join(missing), "is required with state=present")
+    if params["peer_window"] < 0:
+        raise InputError("peer_window", "must be 0 or more seconds")
+    if params["primary"] and params["role"] != "standby":
+        raise InputError("primary", "applies to role=standby only")
+
+
+def run_task(target):
+    """db2_hadr on a Db2Target (module.py): the result, or the task ends through target.fail_on; after
+    a change the failure says where the database stands now (`status`)."""
+    p = target.params
+    params = dict(p, timeout=p["hadr_timeout"])  # the engine's option names are HADR_PARAMETERS's
+
+    def open_primary():
+        api = target.docker.connect_other("primary")
+        inspect = open_running_db2(api, p["primary"]["container"])
+        return Db2Clp(api, inspect["Id"], instance_owner(inspect), timeout=p["exec_timeout"])
+
+    recorder = ActionRecorder(check_mode=target.module.check_mode)
+    engine = None
+    try:
+        target.open()
+        engine = HadrSetup(target.clp, params, recorder, open_primary=open_primary if p["primary"] else None,
+                           container=p["container"], primary_container=(p["primary"] or {}).get("container", ""))
+        return engine.run()
+    except ActionFailed as exc:  # Db2Error, DockerOperationError, HadrSetupError
+        where = {}
+        if engine is not None and recorder.done:
+            try:
+                where["status"] = engine.status().as_dict()
+            except ActionFailed:
+                pass
+        target.fail_on(recorder.fail(exc), doing="db2_hadr on %s" % p["database"], **where)

@@ -335,6 +335,16 @@ class DockerModuleClient:
             self.client = connect(self.conn)
         except DockerOperationError as exc:
             self.fail("%s. Nothing was changed." % exc)
+        self.others = []
+
+    def connect_other(self, option):
+        """A client of another daemon, named in the nested option `option` (db2_image's copy_from,
+        db2_hadr's primary): as documented, no DOCKER_* variable applies to it. Closed by close()."""
+        conn = resolve_connection(self.module.params[option], environ={})
+        for warning in insecure_warnings(conn):
+            self.module.warn("%s: %s" % (option, warning))
+        self.others.append(connect(conn))
+        return self.others[-1]
 
     @property
     def api(self):
@@ -353,7 +363,8 @@ class DockerModuleClient:
         self.fail(text if changed else "%s %s" % (text, failure_note(exc)), changed=changed, **result)
 
     def close(self):
-        self.client.close()
+        for client in self.others + [self.client]:
+            client.close()
 
 
 def docker_argument_spec(extra=None):
