@@ -362,3 +362,27 @@ def test_configuration_comparison_ignores_case_and_nulls():
     assert hadr_setup.cfg_changes(cfg, wanted) == {}
     assert hadr_setup.update_statement("T", {"LOGINDEXBUILD": "ON", "HADR_TARGET_LIST": ""}) == \
         "UPDATE DB CFG FOR T USING HADR_TARGET_LIST NULL LOGINDEXBUILD ON"
+
+
+def _options(**changes):
+    params = dict(state="present", role="standby", local_host="hs", local_svc="4000", remote_host="hp",
+                  remote_svc="4000", peer_window=0, primary=None, backup_path="/database/hadr_init")
+    params.update(changes)
+    return params
+
+
+@pytest.mark.parametrize("changes, option", [
+    (dict(backup_path="/database/../etc"), "backup_path"),
+    (dict(remote_svc=None, local_host=""), "local_host, remote_svc"),
+    (dict(peer_window=-1), "peer_window"),
+    (dict(role="primary", primary={"container": "hp"}), "primary"),
+])
+def test_options_that_do_not_go_together_are_refused_naming_them(changes, option):
+    with pytest.raises(InputError) as refused:
+        hadr_setup.check_options(_options(**changes))
+    assert refused.value.option == option and str(refused.value).endswith("nothing was changed.")
+
+
+def test_absent_needs_no_hosts_and_a_standby_may_name_its_primary():
+    hadr_setup.check_options(_options(state="absent", role=None, local_host=None, remote_host=None))
+    hadr_setup.check_options(_options(primary={"container": "hp"}))
