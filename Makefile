@@ -13,10 +13,11 @@ PYTEST_ARGS ?=
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup system venv collection dockerd images demo test unit integration checks static sanity lint molecule bench-smoke clean
+.PHONY: help setup system venv collection dockerd images demo demo-hadr test unit integration checks static sanity lint molecule bench-smoke clean
 
 help:
 	@echo "make demo   - set everything up and run the demo fleet upgrade"
+	@echo "make demo-hadr - set up an HADR pair on the local daemon and give it a rolling fix pack"
 	@echo "make test   - set everything up and run unit, integration, sanity and lint"
 
 setup: system venv collection dockerd images
@@ -45,6 +46,10 @@ images: dockerd
 demo: setup
 	@scripts/demo-fleet.sh up
 	@$(BIN)/ansible-playbook -i inventory/demo playbooks/demo.yml
+
+# An HADR pair on the local daemon: hadr_setup.yml, then hadr_fixpack.yml 11.5.8.0 -> 11.5.9.0 (docs/hadr.md).
+demo-hadr: setup
+	@$(BIN)/ansible-playbook -i inventory/hadr-demo playbooks/hadr_demo.yml
 
 # Unit tests, then each engine's line coverage from them alone (>= 80%, docs/testing.md).
 UNIT_COV    := $(or $(TMPDIR),/tmp)/db2ops-unit-coverage

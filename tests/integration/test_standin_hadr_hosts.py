@@ -1,18 +1,15 @@
-"""HADR in the Db2 stand-in across two Docker hosts (tests/integration/daemons.py: each host a
+"""HADR in the Db2 stand-in across two Docker hosts (tests/integration/hadr_hosts.py: each host a
 network namespace with its own dockerd and address): each side publishes its HADR port on its
 host's address and names the other host's address as HADR_REMOTE_HOST, as a pair on two Docker
 hosts with bridge networking must. The log is shipped through both hosts' port publishing (NAT).
 """
 import re
-import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-import docker
 import pytest
 
-from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, images_locked, wait_for_log
-from daemons import HostLink, TestHost, make_tls_material, unmount_under
+from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
+from hadr_hosts import two_docker_hosts
 from test_standin_image import SETUP_DONE
 
 IMAGE = "11.5.8.0"
@@ -22,41 +19,7 @@ HADR_PORT = "4000"
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory, standin_images):
     """Two Docker hosts with the 11.5.8.0 stand-in image loaded; (host, client) pairs."""
-    root = tmp_path_factory.mktemp("hadr-hosts")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3g,mode=0755", "db2ops-hadr", str(root)], check=True)
-    link = HostLink()
-    started, clients = [], []
-    try:
-        key = root / "id_ed25519"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        link.create()
-        # Host to host across the link bridge: with br_netfilter the machine's FORWARD chain sees
-        # it, and dockerd's policy there is DROP (the fleet tests only go controller -> host).
-        subprocess.run(["iptables", "-I", "DOCKER-USER", "-i", link.name, "-o", link.name, "-j", "ACCEPT"],
-                       check=True)
-        tls = make_tls_material(root / "certs", server_ips=[link.address(i) for i in (1, 2)])
-        for i in (1, 2):
-            started.append(TestHost(link, i, root / ("h%d" % i), tls, key.with_suffix(".pub").read_text()))
-            started[-1].start()
-        archive = root / "image.tar"
-        with images_locked("standin"):
-            subprocess.run(["docker", "save", "-o", str(archive), standin_images[IMAGE]], check=True)
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda h: subprocess.run(["docker", "-H", h.docker.unix_url, "load", "-i", str(archive)],
-                                                   check=True, capture_output=True), started))
-        archive.unlink()
-        clients = [docker.DockerClient(base_url=h.docker.unix_url, timeout=120) for h in started]
-        yield list(zip(started, clients))
-    finally:
-        for client in clients:
-            client.close()
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(TestHost.stop, started))
-        subprocess.run(["iptables", "-D", "DOCKER-USER", "-i", link.name, "-o", link.name, "-j", "ACCEPT"],
-                       check=False)
-        link.delete()
-        unmount_under(root)
-        subprocess.run(["umount", str(root)], check=True)
+    yield from two_docker_hosts(tmp_path_factory, [standin_images[IMAGE]])
 
 
 def owner(container, command):
