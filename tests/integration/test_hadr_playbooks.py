@@ -3,7 +3,8 @@
 host per container, each its own db2ops_docker_host) and a rerun changes nothing; then
 playbooks/hadr_fixpack.yml moves it from 11.5.8.0 to 11.5.9.0 while a client keeps writing rows to
 whichever side serves: at the end both sides run 11.5.9.0 in PEER, the original primary is the
-primary again, and every committed row is on both sides.
+primary again, and every committed row is on both sides. A pair swapped by a takeover outside the
+playbooks is then left as it is by hadr_setup.yml.
 """
 import json
 import re
@@ -180,3 +181,12 @@ def test_setup_then_rolling_fixpack_across_two_docker_hosts(hosts, standin_image
     assert len(writer.committed) > 0
     ok(standby(), "db2set DB2_HADR_ROS=ON")
     assert rows(standby(), ur=True) == on_primary
+
+    # A pair running the other way round (a takeover outside the playbooks) is left as it is.
+    ok(standby(), "db2 takeover hadr on db testdb")
+    proc = run_playbook(REPO / "playbooks/hadr_setup.yml", book)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {host: counts["changed"] for host, counts in recap(proc).items()} == {NAMES[0]: 0, NAMES[1]: 0}, \
+        proc.stdout
+    assert "left as it is" in proc.stdout
+    assert (hadr(standby())["HADR_ROLE"], hadr(primary())["HADR_ROLE"]) == ("PRIMARY", "STANDBY")
