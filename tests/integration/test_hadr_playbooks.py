@@ -20,10 +20,9 @@ from playbook import REPO, run_playbook
 from test_standin_image import SETUP_DONE
 
 OLD, NEW = "11.5.8.0", "11.5.9.0"
-# One of the ports IBM's image EXPOSEs (and the stand-in's): db2_container_upgrade re-creates a
-# container with the port it publishes only when the image exposes it (see the report: the role's
-# default, 4000, is lost in the re-creation until _docker/recreate.py passes ports as (port, proto)).
-HADR_PORT = 60006
+# The role's default HADR port; the image does not EXPOSE it, so the upgrade's re-creation must keep
+# its publishing (fixed in _docker/recreate.py, 38af800).
+HADR_PORT = 4000
 CLIENT_PORT = 50000
 NAMES = ("hadr-p", "hadr-s")  # inventory host = container name; hadr-p starts as the primary
 
@@ -94,7 +93,7 @@ def inventory(path, hosts):
     }
     path.write_text(json.dumps({"all": {"children": {"db2_hadr_pairs": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                 "db2_hadr_port": HADR_PORT, "db2_hadr_timeout": 5, "db2_hadr_peer_delay": 1,
+                 "db2_hadr_timeout": 5, "db2_hadr_peer_delay": 1,
                  "db2_hadr_ready_timeout": 300},
         "children": {"pair1": {"vars": {"db2_hadr_database": "TESTDB"}, "hosts": side}},
     }}}}))
