@@ -4,7 +4,8 @@ host per container, each its own db2ops_docker_host) and a rerun changes nothing
 playbooks/hadr_fixpack.yml moves it from 11.5.8.0 to 11.5.9.0 while a client keeps writing rows to
 whichever side serves: at the end both sides run 11.5.9.0 in PEER, the original primary is the
 primary again, and every committed row is on both sides. A pair swapped by a takeover outside the
-playbooks is then left as it is by hadr_setup.yml.
+playbooks is then left as it is by hadr_setup.yml, and a fix pack whose pre-flight fails changes
+neither side.
 """
 import json
 import re
@@ -183,4 +184,14 @@ def test_setup_then_rolling_fixpack_across_two_docker_hosts(hosts, standin_image
     assert {host: counts["changed"] for host, counts in recap(proc).items()} == {NAMES[0]: 0, NAMES[1]: 0}, \
         proc.stdout
     assert "left as it is" in proc.stdout
+    assert (hadr(standby())["HADR_ROLE"], hadr(primary())["HADR_ROLE"]) == ("PRIMARY", "STANDBY")
+
+    # The pre-flight refuses before touching either side: here the standby's upgrade cannot plan
+    # (an image the Docker host lacks, and pulling is not allowed).
+    ids = (primary().id, standby().id)
+    proc = run_playbook(REPO / "playbooks/hadr_fixpack.yml", book,
+                        extra_vars={"db2_target_image": "db2ops/db2-standin:11.5.99.0", "db2_hadr_pull": "never"})
+    assert proc.returncode != 0, proc.stdout
+    assert "Plan the standby's upgrade" in proc.stdout and "Rolling fix pack - one pair at a time" not in proc.stdout
+    assert (primary().id, standby().id) == ids
     assert (hadr(standby())["HADR_ROLE"], hadr(primary())["HADR_ROLE"]) == ("PRIMARY", "STANDBY")
