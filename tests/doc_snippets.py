@@ -24,7 +24,9 @@ def role_variable_files():
     roles = [p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists()]
     result = []
     for document, data, _text in snippets():
-        if isinstance(data, dict):
+        inventory = isinstance(data, dict) and any(isinstance(v, dict) and ({"hosts", "children"} & set(v))
+                                                   for v in data.values())
+        if isinstance(data, dict) and not inventory:  # an inventory's group names are not variables
             for role in roles:
                 if any(key.startswith(role + "_") for key in data):
                     result.append((document, role, data))
