@@ -42,7 +42,7 @@ import docker  # noqa: E402
 import ibm_db  # noqa: E402
 from conftest import BASE_DB2_ENV, STANDIN_REPO, images_locked  # noqa: E402
 from daemons import free_port  # noqa: E402
-from playbook import ansible_env, run_module, run_playbook  # noqa: E402
+from playbook import run_module, run_playbook  # noqa: E402
 
 SECTION = "## HADR: a writing client through recipe 1 and through a rolling update"
 OLD, NEW = "%s:11.5.8.0" % STANDIN_REPO, "%s:11.5.9.0" % STANDIN_REPO
@@ -242,13 +242,17 @@ def rolling_by_hand(primary, standby, timeout):
     return steps
 
 
-def rolling_playbook(primary, standby, work):
-    inventory = {"hadr_pair": {
-        "hosts": {site.name: {"db2_container": site.name, "db2_hadr_role": role, "db2_hadr_host": site.name,
-                              "db2_hadr_client_host": "127.0.0.1", "db2_hadr_client_port": site.port,
-                              "ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-                  for site, role in ((primary, "primary"), (standby, "standby"))},
-        "vars": {"db2_hadr_database": "TESTDB", "db2_hadr_port": int(HADR_PORT)}}}
+def rolling_playbook(primary, standby, work, ready_timeout):
+    """playbooks/hadr_fixpack.yml on an inventory of the pair (as inventory/hadr-demo)."""
+    inventory = {"db2_hadr_pairs": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "db2_hadr_timeout": HADR_TIMEOUT, "db2_hadr_ready_timeout": ready_timeout,
+                 "db2_hadr_old_container": "remove", "db2_hadr_peer_delay": 1, "db2_hadr_peer_retries": 120},
+        "children": {"bench_pair": {
+            "vars": {"db2_hadr_database": "TESTDB", "db2_hadr_port": int(HADR_PORT)},
+            "hosts": {site.name: {"db2_container": site.name, "db2_hadr_role": role,
+                                  "db2_hadr_client_host": "127.0.0.1", "db2_hadr_client_port": site.port}
+                      for site, role in ((primary, "primary"), (standby, "standby"))}}}}}
     path = Path(work) / "inventory.json"
     path.write_text(json.dumps(inventory))
     proc = run_playbook(PLAYBOOK, inventory=str(path), extra_vars={"db2_target_image": NEW})
@@ -309,7 +313,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         with Client([primary.port, standby.port], work) as rolling:
             started = time.monotonic()
             steps = rolling_by_hand(primary, standby, ready_timeout) if by_hand else \
-                rolling_playbook(primary, standby, work)
+                rolling_playbook(primary, standby, work, ready_timeout)
             rolling_wall = time.monotonic() - started
             time.sleep(2)
         pair = rolling.figures()
@@ -354,13 +358,16 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
            len(lost_primary), len(lost_standby)),
         "",
         "Rolling gap / recipe 1 downtime (as db2_container_upgrade reports it, old container stopped -> new one "
-        "ready and verified: %.1f s): **%.3f** (target at most 0.1). Rolling gap / the gap the client saw in (a): "
-        "**%.3f**. The stand-in answers clients from its db2start on, before its simulated setup time "
-        "(stand-in README, setup flow steps 9 and 13), so in (a) the client wrote again before the container was "
-        "ready; with IBM's image, whose start is mostly instance setup before db2start, the client's gap is "
-        "closer to the module's downtime. Rows found beyond those acknowledged are inserts whose COMMIT answer "
-        "the client lost (found minus acknowledged: %d and %d)."
-        % (downtime, pair["gap"] / downtime, ratio, len(one["found"] - one["ids"]),
+        "ready and verified: %.1f s): **%.3f** (target at most 0.1: %s). Rolling gap / the gap the client saw in "
+        "(a): **%.3f** (%s). The two differ because the stand-in answers clients from its db2start on and spends "
+        "its STANDIN_SETUP_SECONDS after it (stand-in README, setup flow steps 9 and 13), so in (a) the client "
+        "wrote again long before the container was ready. IBM's restart log re-creates the instance before "
+        "db2start (shared/reference/db2-image-facts.md 1.2, \"Restart of an existing container\"), which "
+        "suggests most of a real start passes before clients can connect; how IBM's ~90 s divide is not "
+        "documented. Rows found beyond those acknowledged are inserts whose COMMIT answer the client lost "
+        "(found minus acknowledged: %d and %d)."
+        % (downtime, pair["gap"] / downtime, "met" if pair["gap"] / downtime <= 0.1 else "missed", ratio,
+           "within a tenth" if ratio <= 0.1 else "more than a tenth", len(one["found"] - one["ids"]),
            len(pair["found_primary"] - pair["ids"])),
         "Errors the client saw in the longest gap: (a) %s; (b) %s."
         % (", ".join(one["errors"]) or "none", ", ".join(pair["errors"]) or "none"),
