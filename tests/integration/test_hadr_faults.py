@@ -83,6 +83,11 @@ def make_pair(containers, tag, tmp_path, primary_image, standby_image):
     return primary, standby
 
 
+def current(container):
+    """The container now running under this name (an upgrade re-creates it: new id, new host port)."""
+    return container.client.containers.get(container.name)
+
+
 def write(container, first, last):
     """Rows first..last on the primary over IBM's driver, one committed unit of work each."""
     conn = ibm_db.connect(dsn(container), "", "")
@@ -187,6 +192,7 @@ def test_old_primary_that_never_comes_back(containers, tag, tmp_path, standin_im
     _proc, result = run_module(tmp_path, "db2_container_upgrade", {
         "container": new.name, "image": standin_images["11.1.4.4"], "ready_timeout": 120, **common})
     assert not result.get("failed"), result
+    new = current(new)
     wait_state(old, "PEER")
     write(old, 11, 20)
     _proc, result = run_module(tmp_path, "db2_hadr", {
@@ -201,7 +207,9 @@ def test_old_primary_that_never_comes_back(containers, tag, tmp_path, standin_im
         "container": old.name, "image": standin_images["neverready"], "target_level": "11.1.4.4",
         "ready_timeout": 10, **common})
     assert result.get("failed"), result
+    old = current(old)
     assert "wait_ready" in result["msg"] and "within 10s" in result["msg"], result["msg"]
     write(new, 31, 40)
     survivor = assert_one_primary_serving((old, new), list(range(1, 41)))
     assert survivor == new
+    assert role(old) == "STANDBY"  # rolled back to its old image, a standby again (waiting: it is older)
