@@ -4,7 +4,7 @@ upgraded in place) against a rolling update of an HADR pair, same images, same r
 
     .venv/bin/python tests/bench/bench_hadr.py            # STANDIN_SETUP_SECONDS=90; writes docs/benchmarks.md
     .venv/bin/python tests/bench/bench_hadr.py --quick    # STANDIN_SETUP_SECONDS=2, prints only (make bench-smoke)
-    .venv/bin/python tests/bench/bench_hadr.py --by-hand  # the rolling update by stand-in commands, not the playbook
+    .venv/bin/python tests/bench/bench_hadr.py --by-hand  # the rolling update step by step, not the playbook
 
 The client is a separate process that inserts one row every 100 ms over ibm_db (DRDA on the
 published client ports), autocommit, each row with a new id. On any error it drops its connection
@@ -16,7 +16,8 @@ the primary and, read WITH UR through reads on standby (DB2_HADR_ROS), on the st
 (a) recipe 1: db2_container_upgrade of one container 11.5.8.0 -> 11.5.9.0 (no backup; the rolling
     update has none either). (b) the pair 11.5.8.0 -> 11.5.9.0: playbooks/hadr_fixpack.yml when it
     exists (standby first, takeover, old primary, takeover back, post-upgrade), else the same steps
-    by hand: docker stop/rm/run on the same storage, START HADR AS STANDBY, wait for PEER, TAKEOVER.
+    one by one: db2_container_upgrade with hadr_rolling_update (before it existed: docker stop/rm/run
+    on the same storage and START HADR AS STANDBY), wait for PEER, TAKEOVER HADR; db2_post_upgrade.
 """
 from __future__ import annotations
 
@@ -226,19 +227,35 @@ def make_pair(primary, standby):
     wait_state(p, "PEER")
 
 
-def rolling_by_hand(primary, standby, timeout):
-    """The rolling update's steps (hadr_fixpack.yml's order) by hand; returns the step times."""
+def has_module(name, option=""):
+    path = REPO / "plugins" / "modules" / (name + ".py")
+    return path.exists() and option in path.read_text()
+
+
+def rolling_steps(primary, standby, work, timeout):
+    """hadr_fixpack.yml's steps one by one: each side in turn upgraded (db2_container_upgrade with
+    hadr_rolling_update where it exists, else docker stop/rm/run and START HADR AS STANDBY), PEER,
+    TAKEOVER on it (the CLP); then the post-upgrade tasks once on the primary. Returns the takeover times."""
     steps = []
-    for upgraded, other in ((standby, primary), (primary, standby)):
-        upgraded.replace(NEW, timeout)
-        owner(upgraded.container, "db2 start hadr on db testdb as standby")  # nothing activates on a later start
+    for upgraded in (standby, primary):
+        if has_module("db2_container_upgrade", "hadr_rolling_update"):
+            _proc, result = run_module(Path(work), "db2_container_upgrade", {
+                "container": upgraded.name, "image": NEW, "backup": {"mode": "none"}, "post_upgrade": False,
+                "old_container": "remove", "stop_timeout": 30, "ready_timeout": timeout, "hadr_rolling_update": True})
+            if result.get("failed"):
+                raise RuntimeError(result.get("msg"))
+        else:
+            upgraded.replace(NEW, timeout)
+            owner(upgraded.container, "db2 start hadr on db testdb as standby")  # nothing activates on a restart
         wait_state(upgraded.container, "PEER")
         started = time.monotonic()
         owner(upgraded.container, "db2 takeover hadr on db testdb")
-        steps.append(("takeover on %s" % upgraded.name, time.monotonic() - started))
-        # After the first takeover the old primary (older level) waits REMOTE_CATCHUP_PENDING: next.
-        del other
-    owner(primary.container, "db2 connect to testdb >/dev/null && db2updv115 -d testdb", check=False)
+        steps.append(time.monotonic() - started)
+        # After the first takeover the old primary (older) waits in REMOTE_CATCHUP_PENDING: its turn.
+    if has_module("db2_post_upgrade"):
+        _proc, result = run_module(Path(work), "db2_post_upgrade", {"container": primary.name})
+        if result.get("failed"):
+            raise RuntimeError(result.get("msg"))
     return steps
 
 
@@ -273,7 +290,7 @@ def primary_and_standby(sites):
 def main():  # pylint: disable=too-many-locals,too-many-statements
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="STANDIN_SETUP_SECONDS=2, print only")
-    parser.add_argument("--by-hand", action="store_true", help="the rolling update by stand-in commands")
+    parser.add_argument("--by-hand", action="store_true", help="the rolling update step by step, not the playbook")
     args = parser.parse_args()
     setup = 2 if args.quick else IBM_START_SECONDS
     by_hand = args.by_hand or not PLAYBOOK.exists()
@@ -312,7 +329,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
         # (b) the rolling update
         with Client([primary.port, standby.port], work) as rolling:
             started = time.monotonic()
-            steps = rolling_by_hand(primary, standby, ready_timeout) if by_hand else \
+            steps = rolling_steps(primary, standby, work, ready_timeout) if by_hand else \
                 rolling_playbook(primary, standby, work, ready_timeout)
             rolling_wall = time.monotonic() - started
             time.sleep(2)
@@ -343,8 +360,12 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
                                                 HADR_TIMEOUT),
         "- Command: `.venv/bin/python tests/bench/bench_hadr.py%s%s`; the rolling update %s."
         % (" --quick" if args.quick else "", " --by-hand" if args.by_hand else "",
-           "by hand (docker stop/rm/run, START HADR AS STANDBY, PEER, TAKEOVER; each side in turn, so the "
-           "takeover goes back to the first primary)" if by_hand else "by `playbooks/hadr_fixpack.yml`"),
+           "step by step (hadr_fixpack.yml's order: each side in turn upgraded by %s, PEER, TAKEOVER HADR by the "
+           "CLP, so the second takeover goes back to the first primary; then %s)" % (
+               "db2_container_upgrade with hadr_rolling_update"
+               if has_module("db2_container_upgrade", "hadr_rolling_update") else "hand (docker stop/rm/run, "
+               "START HADR AS STANDBY)", "db2_post_upgrade on the primary" if has_module("db2_post_upgrade")
+               else "no post-upgrade tasks") if by_hand else "by `playbooks/hadr_fixpack.yml`"),
         "- Client: one INSERT every 100 ms over ibm_db (autocommit) to the published client ports; on any error "
         "it connects to the other side (alternating while connects fail), as a client with the alternate server.",
         "",
@@ -371,8 +392,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
            len(pair["found_primary"] - pair["ids"])),
         "Errors the client saw in the longest gap: (a) %s; (b) %s."
         % (", ".join(one["errors"]) or "none", ", ".join(pair["errors"]) or "none"),
-        "" if not steps else "Takeovers (TAKEOVER HADR command time): %s." % ", ".join(
-            "%.2f s" % s for _n, s in steps),
+        "" if not steps else "Takeovers (TAKEOVER HADR command time): %s." % ", ".join("%.2f s" % s for s in steps),
         "",
     ])
     print(text)
