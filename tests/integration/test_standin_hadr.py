@@ -361,3 +361,17 @@ def test_rolling_update_levels(containers, network, share, standin_images):
     assert fields["HADR_ROLE"] == "STANDBY" and fields["HADR_STATE"] == "REMOTE_CATCHUP_PENDING"
     code, out = sql(standby, "select id from kept order by id")
     assert code == 0 and out.split() == ["1", "2"], out
+
+
+def test_takeover_before_anything_is_logged_rejoins_in_peer(containers, network, share, standin_images):
+    """The standby's log (restored from the backup) starts at the image's end and holds no record; the
+    old primary's ends there with the records before the backup. After a takeover before any commit,
+    the old primary rejoins as the standby: the logs agree (no ADM12500E)."""
+    image = standin_images["11.5.8.0"]
+    primary, standby = prepare_pair(containers, network, share, image, image)
+    start_pair(primary, standby)
+    ok(standby, "db2 takeover hadr on db testdb")
+    assert wait_state(primary, "PEER")["HADR_ROLE"] == "STANDBY"
+    assert "ADM12500E" not in diag(standby)
+    code, out = sql(standby, "insert into kept values (2, 'after the takeover')")
+    assert code == 0, out

@@ -380,8 +380,11 @@ class Hadr:
         if (hello["timeout"], hello["window"]) != (self.timeout, self.window):
             return "ADM12507E"
         end = translog.end(self.database)
-        if hello["end"] > end or (hello["crc"] and translog.checksum(
-                translog.record_ending_at(self.database, hello["end"])) != hello["crc"]):
+        last = translog.record_ending_at(self.database, hello["end"])
+        # A log restored from a backup starts at the image's end, without the records before it: a
+        # partner whose log ends right there agrees with it (a takeover before anything was logged).
+        unknown = last is None and hello["end"] == translog.start(self.database)
+        if hello["end"] > end or (hello["crc"] and not unknown and translog.checksum(last) != hello["crc"]):
             return "ADM12500E"
         return None
 

@@ -68,6 +68,12 @@ def _files(database):
         number += 1
 
 
+def start(database):
+    """The LSO where this database's log begins (the image's end for a restored database)."""
+    files = _files(database)
+    return files[0][1] if files else _control(database)["base"]
+
+
 def end(database):
     """The LSO after the last record (the base of a restored database without records)."""
     files = _files(database)
