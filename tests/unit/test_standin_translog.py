@@ -124,3 +124,22 @@ def test_a_tool_write_is_logged_so_the_standby_replays_it(tmp_path, primary):
     for _lso, line in translog.records(primary, 0):
         translog.replay(standby, line)
     assert standby.catalog_level() == primary.catalog_level() == 11010404
+
+
+def test_a_record_replayed_again_after_a_kill_is_applied_once(tmp_path, primary):
+    """hadrd writes standin.replayed after the replay's COMMIT: a standby killed in between replays
+    the record again on its restart. The position kept in the file's header in the same transaction
+    makes the second replay a no-op (test_hadr_faults.py saw a row twice before)."""
+    ctx = Context(primary)
+    ctx.run(primary, "CREATE TABLE T (ID INT)")
+    translog.commit(ctx, primary)
+    ctx.run(primary, "INSERT INTO T VALUES (1)")
+    translog.commit(ctx, primary)
+    ctx.conn.close()
+    standby = make_database(tmp_path, "STBY")
+    records = list(translog.records(primary, 0))
+    for lso, line in records + records[-1:]:  # the last one twice, as after the kill
+        translog.replay(standby, line, upto=lso + len(line))
+    with sqlite3.connect(standby.store / "DB2INST1.sqlite") as conn:
+        assert conn.execute("SELECT ID FROM T").fetchall() == [(1,)]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == records[-1][0] + len(records[-1][1])

@@ -470,7 +470,7 @@ class Hadr:
 
     def apply(self, lso, line):
         try:
-            translog.replay(self.database, line)
+            translog.replay(self.database, line, upto=lso + len(line))
         except Exception as error:  # a record that cannot replay must not stop the pair
             self.diag("Error", "HADR replay of the log record at %d failed: %s" % (lso, error))
         translog.set_replayed(self.database, lso + len(line))

@@ -27,6 +27,7 @@ import zlib
 from pathlib import Path
 
 from . import dbcfg, dialect, hadr
+from .database import quote_identifier
 
 PAGE = 4096
 # Statements that change nothing a standby must replay.
@@ -273,8 +274,17 @@ class _ToolContext:
 
 # --- replay on a standby ----------------------------------------------------------------------
 
-def replay(database, line):
-    """Apply one record line to the database's files (all its statements, or none)."""
+# The replay position kept in each schema file's header (SQLite's user_version, a signed 32-bit
+# integer), written in the replay's own transaction: a standby killed between a replay's COMMIT and
+# the write of standin.replayed replays that record again after its restart, and a file whose mark
+# already covers the record skips it. Beyond 2**31 bytes of log no mark is kept (no stand-in test
+# logs that much).
+MARK_LIMIT = 2 ** 31 - 1
+
+
+def replay(database, line, upto=None):
+    """Apply one record line to the database's files (all its statements, or none). `upto`, the
+    LSO after the record, makes it idempotent: a file that has replayed it already is left alone."""
     record = json.loads(line)
     statements = record["tx"]
     if not statements:
@@ -285,8 +295,14 @@ def replay(database, line):
             for schema in [item["schema"]] + item["schemas"]:
                 database.attach(conn, schema, create=True)
         conn.execute("BEGIN")
+        targets = sorted(set(item["schema"] for item in statements))
+        marks = {schema: conn.execute("PRAGMA %s.user_version" % quote_identifier(schema)).fetchone()[0]
+                 for schema in targets} if upto is not None and upto <= MARK_LIMIT else {}
         for item in statements:
-            conn.execute(item["sql"], tuple(_decode(v) for v in item["params"]))
+            if not marks or marks[item["schema"]] < upto:  # not replayed into this file yet
+                conn.execute(item["sql"], tuple(_decode(v) for v in item["params"]))
+        for schema in marks:
+            conn.execute("PRAGMA %s.user_version = %d" % (quote_identifier(schema), upto))
         conn.execute("COMMIT")
     except sqlite3.Error as error:
         if conn.in_transaction:
