@@ -127,8 +127,12 @@ def test_setup_then_rolling_fixpack_across_two_docker_hosts(hosts, standin_image
                       'db2 "insert into kept values (1)"')
     book = inventory(tmp_path / "inventory.json", hosts)
     (host1, client1), (host2, client2) = hosts
-    primary = lambda: client1.containers.get(NAMES[0])  # noqa: E731  # re-created by the upgrade
-    standby = lambda: client2.containers.get(NAMES[1])  # noqa: E731
+
+    def primary():  # looked up each time: the upgrade re-creates the containers
+        return client1.containers.get(NAMES[0])
+
+    def standby():
+        return client2.containers.get(NAMES[1])
 
     # Setup: the standby from the primary's backup, PEER, each side's alternate server the other.
     proc = run_playbook(REPO / "playbooks/hadr_setup.yml", book)

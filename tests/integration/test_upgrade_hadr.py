@@ -8,7 +8,7 @@ import time
 
 import pytest
 from playbook import run_module
-from test_standin_hadr import network, ok, pd, prepare_pair, share, sql, start_pair, wait_state  # noqa: F401
+from test_standin_hadr import network, ok, pd, prepare_pair, share, sql, start_pair, wait_state  # noqa: F401 pylint: disable=unused-import
 
 READY = 240  # ready_timeout: a container start takes a minute or more on the loaded test machine
 PAIR_WAIT = 60  # seconds for a pair to reach a state after a container start

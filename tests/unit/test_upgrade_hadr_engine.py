@@ -232,8 +232,9 @@ def test_a_rerun_at_the_target_starts_a_standby_that_is_not_running(daemon, monk
 def test_a_rerun_at_the_target_leaves_a_running_standby_alone(daemon):
     run(daemon)
     running = (SAMPLES / "db2pd_hadr_standby.txt").read_text()
-    daemon.on_exec(r"^\{ for db in '", (0, "@@DB2OPS_HADR cfg_SALES\n HADR database role = STANDARD\n"
-                   "@@DB2OPS_HADR cfg_TESTDB\n HADR database role = STANDBY\n"
-                   "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n%s@@DB2OPS_HADR rc=0\n" % running))
+    status = ("@@DB2OPS_HADR cfg_SALES\n HADR database role = STANDARD\n"
+              "@@DB2OPS_HADR cfg_TESTDB\n HADR database role = STANDBY\n"
+              "@@DB2OPS_HADR active\n@@DB2OPS_HADR rc=0\n@@DB2OPS_HADR pd\n%s@@DB2OPS_HADR rc=0\n" % running)
+    daemon.on_exec(r"^\{ for db in '", (0, status))
     result = run(daemon)
     assert result["changed"] is False and result["hadr"] == {"TESTDB": "STANDBY"} and result["commands"] == []
