@@ -3,13 +3,15 @@ network: a standby killed during catch-up, a takeover refused outside PEER, and 
 does not come back during a rolling update. Each test ends with one primary serving and every
 committed row on it.
 
-The collection's part goes through its modules as the contract (briefs/hadr-contract.md) names
-them: db2_hadr (takeover) and db2_container_upgrade's hadr_rolling_update. A test that needs one
-of them is skipped until it is on this branch.
+The collection's part goes through its modules (db2_hadr's takeover, db2_container_upgrade's
+hadr_rolling_update) and, for a failure half way through a rolling update, through
+playbooks/hadr_fixpack.yml.
 """
 from __future__ import annotations
 
+import json
 import re
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,24 +19,13 @@ import ibm_db
 import pytest
 
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
-from playbook import run_module
+from playbook import run_module, run_playbook
 from test_standin_hadr import HADR_PORT, SETUP_WAIT, TIMEOUT, configure, dsn, ok, owner, pd, start_pair, wait_state
 from test_standin_image import SETUP_DONE, wait_for_log_count
 
-MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
-
-
-def has(module, option=None):
-    path = MODULES / (module + ".py")
-    return path.exists() and (option is None or option in path.read_text())
-
-
-# The HADR_TIMEOUT option: the contract says `timeout`, db2_hadr names it `hadr_timeout` (its `timeout`
-# is the Docker connection's).
-TIMEOUT_OPTION = "hadr_timeout" if has("db2_hadr", "hadr_timeout") else "timeout"
-needs_takeover = pytest.mark.skipif(not has("db2_hadr"), reason="db2_hadr lands with issue 16")
-needs_rolling = pytest.mark.skipif(not (has("db2_hadr") and has("db2_container_upgrade", "hadr_rolling_update")),
-                                   reason="db2_hadr and hadr_rolling_update land with issue 16")
+# db2_hadr's HADR_TIMEOUT option (its `timeout` is the Docker connection's).
+TIMEOUT_OPTION = "hadr_timeout"
+PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "hadr_fixpack.yml"
 
 
 @pytest.fixture
@@ -151,7 +142,6 @@ def test_standby_killed_during_catch_up_catches_up_to_peer(containers, tag, tmp_
     assert sorted(on_standby) == sorted(committed)  # every row once: a record replayed twice would be on the next primary
 
 
-@needs_takeover
 def test_takeover_outside_peer_is_refused_and_changes_nothing(containers, tag, tmp_path, standin_images):
     # A rolling update half done: the standby runs the new fix pack and took over; the old
     # primary (older) cannot be its standby yet, so it waits in REMOTE_CATCHUP_PENDING.
@@ -179,7 +169,6 @@ def test_takeover_outside_peer_is_refused_and_changes_nothing(containers, tag, t
     assert assert_one_primary_serving((old, new), list(range(1, 21))) == new
 
 
-@needs_rolling
 def test_old_primary_that_never_comes_back(containers, tag, tmp_path, standin_images):
     old, new = make_pair(containers, tag, tmp_path, standin_images["11.1.3.3a"], standin_images["11.1.3.3a"])
     write(old, 2, 10)
@@ -210,3 +199,34 @@ def test_old_primary_that_never_comes_back(containers, tag, tmp_path, standin_im
     survivor = assert_one_primary_serving((old, new), list(range(1, 41)))
     assert survivor == new
     assert role(old) == "STANDBY"  # rolled back to its old image, a standby again (waiting: it is older)
+
+
+def test_rolling_fixpack_playbook_stopped_by_a_standby_that_never_comes_back(containers, tag, tmp_path,
+                                                                             standin_images):
+    """hadr_fixpack.yml whose standby upgrade fails (its new container never becomes ready): the
+    module rolls the standby back, the rescue says where the pair stands, the primary never stopped
+    serving, and the pair is back in PEER with every committed row."""
+    primary, standby = make_pair(containers, tag, tmp_path, standin_images["11.1.3.3a"], standin_images["11.1.3.3a"])
+    write(primary, 2, 10)
+    book = tmp_path / "inventory.json"
+    book.write_text(json.dumps({"all": {"children": {"db2_hadr_pairs": {
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                 "db2ops_docker_host": "unix:///var/run/docker.sock", "db2_hadr_database": "TESTDB",
+                 "db2_hadr_timeout": TIMEOUT, "db2_hadr_peer_delay": 1},
+        "hosts": {primary.name: {"db2_hadr_role": "primary", "db2_hadr_host": primary.name},
+                  standby.name: {"db2_hadr_role": "standby", "db2_hadr_host": standby.name}},
+    }}}}))
+    proc = run_playbook(PLAYBOOK, str(book), extra_vars={
+        "db2_target_image": standin_images["neverready"], "db2_hadr_target_level": "11.1.4.4",
+        "db2_hadr_ready_timeout": 10, "db2_hadr_stop_timeout": 20, "db2_hadr_post_upgrade": False})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert 'stopped at "1. Upgrade the standby' in out, out[-3000:]
+    # Where the pair stands, as the rescue read it: the primary serving, the standby rolled back.
+    assert re.search(r"%s \(%s\): PRIMARY serving, \w+, level 11\.1\.3\.3" % (primary.name, primary.name), out), out[-3000:]
+    assert re.search(r"%s \(%s\): STANDBY" % (standby.name, standby.name), out), out[-3000:]
+    standby = current(standby)
+    assert standby.image.id == primary.image.id  # its old image again
+    wait_state(standby, "PEER", timeout=60)
+    write(primary, 11, 20)
+    assert assert_one_primary_serving((primary, standby), list(range(1, 21))) == primary
