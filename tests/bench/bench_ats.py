@@ -28,6 +28,7 @@ _LINK = importlib.util.spec_from_file_location("collection_link", REPO / "tests"
 _LINK.loader.exec_module(importlib.util.module_from_spec(_LINK))  # makes the collection importable
 
 import docker  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from conftest import _build_images, shared_standin  # noqa: E402
 from playbook import ansible_env  # noqa: E402
 
@@ -104,13 +105,7 @@ def main():
     ])
     print(text)
     if not args.quick:
-        path = REPO / "docs" / "benchmarks.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by the scripts in `tests/bench`.\n\n"
-        if SECTION in old:
-            start = old.index(SECTION)
-            rest = old.find("\n## ", start + len(SECTION))
-            old = old[:start] + (old[rest + 1:] if rest >= 0 else "")
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

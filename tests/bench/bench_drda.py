@@ -25,6 +25,7 @@ sys.path[:0] = [str(REPO / "tests" / "integration")]
 
 import docker  # noqa: E402
 import ibm_db  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from conftest import BASE_DB2_ENV, STANDIN_REPO, _build_images, shared_standin  # noqa: E402
 
 SECTION = "## DRDA: ibm_db against the CLP"
@@ -111,13 +112,7 @@ def main():
     ])
     print(text)
     if not args.quick:
-        path = REPO / "docs" / "benchmarks.md"
-        old = path.read_text()
-        if SECTION in old:
-            start = old.index(SECTION)
-            rest = old.find("\n## ", start + len(SECTION))
-            old = old[:start] + (old[rest + 1:] if rest >= 0 else "")
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ sys.path[:0] = [str(REPO / "tests" / "integration")]
 
 import docker  # noqa: E402
 import ibm_db  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from conftest import BASE_DB2_ENV, STANDIN_REPO, images_locked  # noqa: E402
 from daemons import free_port  # noqa: E402
 from playbook import run_module, run_playbook  # noqa: E402
@@ -399,13 +400,7 @@ def main():  # pylint: disable=too-many-locals,too-many-statements
     if lost_one or lost_primary or lost_standby:
         raise SystemExit("committed rows are missing")
     if not args.quick:
-        path = REPO / "docs" / "benchmarks.md"
-        old = path.read_text()
-        if SECTION in old:
-            start = old.index(SECTION)
-            rest = old.find("\n## ", start + len(SECTION))
-            old = old[:start] + (old[rest + 1:] if rest >= 0 else "")
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ _LINK = importlib.util.spec_from_file_location("collection_link", REPO / "tests"
 _LINK.loader.exec_module(importlib.util.module_from_spec(_LINK))  # makes the collection importable
 
 import docker  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, _build_images  # noqa: E402
 
 SECTION = "## Extended images (db2_image)"
@@ -162,12 +162,7 @@ def main():
     ])
     print(text)
     if not opts.quick:
-        path = REPO / "docs" / "benchmarks.md"
-        current = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by the scripts in `tests/bench`.\n\n"
-        pattern = re.compile(r"^%s\n.*?(?=^## |\Z)" % re.escape(SECTION), re.S | re.M)
-        current = pattern.sub("", current).rstrip("\n") + "\n\n"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(current + text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ _LINK.loader.exec_module(importlib.util.module_from_spec(_LINK))  # makes the co
 
 import docker  # noqa: E402
 from ansible_collections.db2ops.docker.plugins.module_utils._ldap.passwords import hash_password  # noqa: E402
+from benchmarks_doc import write_section  # noqa: E402
 from conftest import _build_images  # noqa: E402
 from ldap_server import ADMIN, ADMIN_PW, BASE, start_slapd  # noqa: E402
 from playbook import ansible_env  # noqa: E402
@@ -172,18 +173,6 @@ def report(n: int, m: int, one: dict, ours_t: dict, cg: dict | None, cg_venv: Pa
     return "\n".join(lines) + "\n"
 
 
-def write_docs(text: str) -> None:
-    path = REPO / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n\nProduced by the scripts in `tests/bench`.\n\n"
-    if SECTION in current:
-        head, _sep, rest = current.partition(SECTION)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head + text + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small N, print only (CI smoke)")
@@ -207,7 +196,7 @@ def main() -> None:
     text = report(n, m, one, ours_t, cg, args.cg_venv)
     print(text)
     if not args.quick:
-        write_docs(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

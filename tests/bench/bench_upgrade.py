@@ -36,6 +36,7 @@ import docker
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+from benchmarks_doc import write_section  # noqa: E402  pylint: disable=wrong-import-position
 from daemons import DockerDaemon, free_port, make_tls_material  # noqa: E402  pylint: disable=wrong-import-position
 from playbook import ansible_env, run_module  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -265,13 +266,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if not args.quick:
-        path = REPO / "docs" / "benchmarks.md"
-        current = path.read_text() if path.exists() else "# Benchmarks\n\n"
-        start = current.find(lines[0])
-        if start >= 0:
-            end = current.find("\n## ", start + 1)
-            current = current[:start] + current[end + 1:] if end >= 0 else current[:start]
-        path.write_text(current.rstrip() + "\n\n" + text)
+        write_section(lines[0], text)
 
 
 if __name__ == "__main__":
