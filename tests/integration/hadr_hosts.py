@@ -4,8 +4,11 @@ a pair publishes its HADR port on its host's address and names the other host's 
 HADR_REMOTE_HOST, as a pair on two Docker hosts with bridge networking must.
 
 Used by test_standin_hadr_hosts.py (the stand-in by hand) and test_hadr_playbooks.py (the role and
-playbooks); each defines its own module-scoped fixture around `two_docker_hosts`.
+playbooks); each defines its own module-scoped fixture around `two_docker_hosts`. A container on a
+test host is reached through its own client (`docker exec` on the command line would ask the
+machine's daemon): `owner`, `ok` and `hadr_fields` below.
 """
+import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +16,23 @@ import docker
 
 from conftest import images_locked
 from daemons import HostLink, TestHost, make_tls_material, unmount_under
+
+
+def owner(container, command):
+    """(exit code, output) of `command` as the instance owner, through the container's own daemon."""
+    result = container.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && ' + command], user="db2inst1")
+    return result.exit_code, result.output.decode()
+
+
+def ok(container, command):
+    code, out = owner(container, command)
+    assert code == 0, out
+    return out
+
+
+def hadr_fields(container):
+    """`db2pd -db testdb -hadr` as {field: value}."""
+    return dict(re.findall(r"^ *(\S+) = (.*)$", ok(container, "db2pd -db testdb -hadr"), re.M))
 
 
 def two_docker_hosts(tmp_path_factory, images):

@@ -7,14 +7,13 @@ tests run in file order and each leaves the pair as the next expects it.
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
 from in_process import run_module
 from playbook import run_module as run_playbook_module
-from test_standin_hadr import SQL, batch, ok, pd
+from test_standin_hadr import SQL, batch, ok, wait_state
 from test_standin_image import SETUP_DONE
 
 PORT = "4000"
@@ -55,16 +54,6 @@ def role_of(container):
 
 def cfg_of(container):
     return ok(container, "db2 get db cfg for testdb")
-
-
-def wait_state(container, state, timeout=40):
-    deadline = time.monotonic() + timeout
-    while True:
-        fields = pd(container)
-        if fields.get("HADR_STATE") == state:
-            return fields
-        assert time.monotonic() < deadline, "HADR_STATE stayed %r, not %r" % (fields.get("HADR_STATE"), state)
-        time.sleep(0.3)
 
 
 HOSTILE = ["a\nb", "a;b", "$(id)", "a'b", 'a"b', "{{ lookup('env','HOME') }}", "x" * 10240]
@@ -132,8 +121,8 @@ def test_pair_set_up_by_the_module_ships_rows_reruns_unchanged(pair, tmp_path):
     assert cfg_of(primary) == before
     started = run_module("db2_hadr", args(primary, standby, "primary"))
     assert not started.get("failed") and started["changed"] is True and started["role"] == "PRIMARY", started
-    wait_state(primary, "PEER")
-    wait_state(standby, "PEER")
+    wait_state(primary, "PEER", timeout=40)
+    wait_state(standby, "PEER", timeout=40)
 
     for me, other, role in ((standby, primary, "standby"), (primary, standby, "primary")):
         again = run_module("db2_hadr", args(me, other, role, primary=socket if role == "standby" else None))
@@ -157,7 +146,7 @@ def test_takeover_never_refused_peer_swaps_roles(pair):
     swapped = run_module("db2_hadr", args(standby, primary, "primary", takeover="peer"))
     assert not swapped.get("failed") and swapped["changed"] is True, swapped
     assert swapped["commands"] == ["TAKEOVER HADR ON DATABASE TESTDB"] and swapped["role"] == "PRIMARY"
-    assert wait_state(primary, "PEER")["HADR_ROLE"] == "STANDBY"
+    assert wait_state(primary, "PEER", timeout=40)["HADR_ROLE"] == "STANDBY"
     assert run_module("db2_hadr", args(standby, primary, "primary", takeover="peer"))["changed"] is False
 
 

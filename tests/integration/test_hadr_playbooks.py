@@ -16,7 +16,8 @@ import time
 import pytest
 
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
-from hadr_hosts import two_docker_hosts
+from hadr_hosts import hadr_fields as hadr
+from hadr_hosts import ok, owner, two_docker_hosts
 from playbook import REPO, run_playbook
 from test_standin_image import SETUP_DONE
 
@@ -32,21 +33,6 @@ NAMES = ("hadr-p", "hadr-s")  # inventory host = container name; hadr-p starts a
 def hosts(tmp_path_factory, standin_images):
     """Two Docker hosts with both stand-in levels loaded; (host, client) pairs."""
     yield from two_docker_hosts(tmp_path_factory, [standin_images[OLD], standin_images[NEW]])
-
-
-def owner(container, command):
-    result = container.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && ' + command], user="db2inst1")
-    return result.exit_code, result.output.decode()
-
-
-def ok(container, command):
-    code, out = owner(container, command)
-    assert code == 0, out
-    return out
-
-
-def hadr(container):
-    return dict(re.findall(r"^ *(\S+) = (.*)$", ok(container, "db2pd -db testdb -hadr"), re.M))
 
 
 def insert(container, row):

@@ -3,13 +3,13 @@ network namespace with its own dockerd and address): each side publishes its HAD
 host's address and names the other host's address as HADR_REMOTE_HOST, as a pair on two Docker
 hosts with bridge networking must. The log is shipped through both hosts' port publishing (NAT).
 """
-import re
 import time
 
 import pytest
 
 from conftest import BASE_DB2_ENV, FAST_SETUP_ENV, wait_for_log
-from hadr_hosts import two_docker_hosts
+from hadr_hosts import hadr_fields as state
+from hadr_hosts import ok, two_docker_hosts
 from test_standin_image import SETUP_DONE
 
 IMAGE = "11.5.8.0"
@@ -20,21 +20,6 @@ HADR_PORT = "4000"
 def hosts(tmp_path_factory, standin_images):
     """Two Docker hosts with the 11.5.8.0 stand-in image loaded; (host, client) pairs."""
     yield from two_docker_hosts(tmp_path_factory, [standin_images[IMAGE]])
-
-
-def owner(container, command):
-    result = container.exec_run(["bash", "-c", '. "$HOME/sqllib/db2profile" && ' + command], user="db2inst1")
-    return result.exit_code, result.output.decode()
-
-
-def ok(container, command):
-    code, out = owner(container, command)
-    assert code == 0, out
-    return out
-
-
-def state(container):
-    return dict(re.findall(r"^ *(\S+) = (.*)$", ok(container, "db2pd -db testdb -hadr"), re.M))
 
 
 def wait_state(container, wanted, timeout=60):
