@@ -140,7 +140,7 @@ class HadrSetup:
         before = self.status()
         # Only a standby initialised from its primary may be new here: RESTORE creates the database.
         fresh_standby = self.p.get("state") != "absent" and self.p.get("role") == "standby"
-        if before.cfg.get("role") is None and not fresh_standby:
+        if not before.readable and not fresh_standby:
             self.fail("database %s is not cataloged in container %s" % (self.database, self.container))
         try:
             if self.p.get("state") == "absent":
@@ -208,7 +208,7 @@ class HadrSetup:
         primary = self.open_primary()
         where = "%s: " % self.primary_container
         source = read_status(primary, [self.database])[self.database]
-        if source.cfg.get("role") is None:
+        if not source.readable:
             self.fail("database %s is not cataloged in the primary's container %s"
                       % (self.database, self.primary_container))
         if source.role == STANDBY:

@@ -246,9 +246,10 @@ class ContainerUpgrade:
                 raise UpgradeError(str(exc), step="check_hadr")
             if self.version_upgrade:
                 self.step("precheck", version.preflight, self, clp_old, current_level, target_level)
-            if backup["mode"] != "none" and hadr.others(self, facts["databases"]):
+            to_back_up = hadr.others(self, facts["databases"])  # a standby cannot be backed up (SQL1117N)
+            if backup["mode"] != "none" and to_back_up:
                 try:
-                    self.step("backup", self._backup, clp_old, hadr.others(self, facts["databases"]))
+                    self.step("backup", self._backup, clp_old, to_back_up)
                 except UpgradeError as exc:
                     raise self._backup_failed(exc)
             if self.version_upgrade:

@@ -20,7 +20,7 @@ from __future__ import absolute_import, annotations, division, print_function
 __metaclass__ = type
 
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.clp import Db2Clp
-from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import PRIMARY, STANDBY, read_status
+from ansible_collections.db2ops.docker.plugins.module_utils._db2.hadr import PRIMARY, STANDBY, pair_roles, read_status
 from ansible_collections.db2ops.docker.plugins.module_utils._db2.target import (
     db2_facts,
     instance_owner,
@@ -37,16 +37,15 @@ class HadrRefusal(DockerOperationError):
     """The container takes part in an HADR pair in a way this upgrade may not touch; nothing changed."""
 
 
-def _roles(clp, databases):
-    """{DB: role} of the databases in a pair (PRIMARY or STANDBY), read in one exec."""
-    return dict((name, status.role) for name, status in sorted(read_status(clp, databases).items())
-                if status.in_pair)
+def _roles(statuses):
+    """{DB: role} of the databases in a pair (PRIMARY or STANDBY)."""
+    return dict((name, pair["role"]) for name, pair in pair_roles(statuses).items())
 
 
 def preflight(run, clp_old, current_level, target_level):
     """Read the roles (one exec, before anything changes) and refuse as the contract says. Sets
     run.standby and result `hadr`; returns a summary for the steps."""
-    roles = _roles(clp_old, run.databases or [])
+    roles = _roles(read_status(clp_old, run.databases or []))
     run.result["hadr"] = roles
     run.standby = [name for name, role in roles.items() if role == STANDBY]
     run.active_before = others(run, run.active_before)  # a standby is started as one, not activated
@@ -97,7 +96,7 @@ def probe_databases(run, container_id, databases):
     names = db2_facts(run.api, run.api.inspect_container(container_id))["databases"]
     if run.standby is None:
         clp = Db2Clp(run.api, container_id, instance_owner(run.old), timeout=run.p["exec_timeout"])
-        roles = _roles(clp, names)
+        roles = _roles(read_status(clp, names))
         run.result["hadr"] = roles
         run.standby = [name for name, role in roles.items() if role == STANDBY]
     return others(run, databases if databases is not None else names)
@@ -120,7 +119,7 @@ def rejoin(run, old):
         return
     clp = Db2Clp(run.api, old["Id"], instance_owner(old), timeout=run.p["exec_timeout"])
     statuses = read_status(clp, run.databases or [])
-    run.result["hadr"] = dict((name, s.role) for name, s in sorted(statuses.items()) if s.in_pair)
+    run.result["hadr"] = _roles(statuses)
     run.standby = [name for name, s in sorted(statuses.items()) if s.role == STANDBY and not s.running]
     if run.standby:
         run.result["changed"] = True
